@@ -1,0 +1,124 @@
+"""Program configuration: ``program.toml`` in the data folder, overridden by CLI flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from peereval.errors import DataError, Problem
+
+CONFIG_FILE = "program.toml"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Program targets. ``bug_turnaround`` (a proportional change, e.g. -0.10) has no default."""
+
+    participation_rate: float = 0.60
+    sessions_per_month: float = 4.0
+    onboarding_speedup: float = 0.20
+    bug_turnaround: float | None = None
+    satisfaction: float | None = None
+
+
+@dataclass(frozen=True)
+class ProgramConfig:
+    """What the coordinator configured about the program (all fields have defaults)."""
+
+    name: str = "Peer learning program"
+    competency_milestone: str = "competent"
+    min_group_size: int = 5
+    ticket_types: tuple[str, ...] = ("bug",)
+    show_comments: bool = False
+    targets: Targets = field(default_factory=Targets)
+
+    def with_overrides(self, **overrides: Any) -> ProgramConfig:
+        """A new config with non-None overrides applied; target names go to ``targets``."""
+        target_names = {f.name for f in dataclasses.fields(Targets)}
+        top = {k: v for k, v in overrides.items() if v is not None and k not in target_names}
+        tgt = {k: v for k, v in overrides.items() if v is not None and k in target_names}
+        new = dataclasses.replace(self, **top)
+        if tgt:
+            new = dataclasses.replace(new, targets=dataclasses.replace(new.targets, **tgt))
+        problems = _check(new, "command-line options")
+        if problems:
+            raise DataError(problems)
+        return new
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["ticket_types"] = list(self.ticket_types)
+        return out
+
+
+_PROGRAM_KEYS = {"name", "competency_milestone", "min_group_size", "ticket_types", "show_comments"}
+
+
+def _check(cfg: ProgramConfig, file: str) -> list[Problem]:
+    problems = []
+    if not isinstance(cfg.min_group_size, int) or cfg.min_group_size < 1:
+        problems.append(
+            Problem(file, f"min_group_size must be a whole number ≥ 1, got {cfg.min_group_size!r}",
+                    "set it to, for example, 5", column="min_group_size")
+        )
+    t = cfg.targets
+    if not (isinstance(t.participation_rate, (int, float)) and 0 < t.participation_rate <= 1):
+        problems.append(Problem(file, f"participation_rate target must be a share in (0, 1], got {t.participation_rate!r}",
+                                "write it as a share, e.g. 0.60 for 60%", column="participation_rate"))
+    if not (isinstance(t.sessions_per_month, (int, float)) and t.sessions_per_month > 0):
+        problems.append(Problem(file, f"sessions_per_month target must be positive, got {t.sessions_per_month!r}",
+                                "set it to, for example, 4", column="sessions_per_month"))
+    if not (isinstance(t.onboarding_speedup, (int, float)) and 0 < t.onboarding_speedup < 1):
+        problems.append(Problem(file, f"onboarding_speedup target must be a share in (0, 1), got {t.onboarding_speedup!r}",
+                                "write it as a share, e.g. 0.20 for 20% faster", column="onboarding_speedup"))
+    if t.bug_turnaround is not None and not (
+        isinstance(t.bug_turnaround, (int, float)) and -1 < t.bug_turnaround < 0
+    ):
+        problems.append(Problem(file, f"bug_turnaround target must be a negative share, got {t.bug_turnaround!r}",
+                                "write e.g. -0.10 for 10% faster bug turnaround", column="bug_turnaround"))
+    if t.satisfaction is not None and not (isinstance(t.satisfaction, (int, float)) and 1 <= t.satisfaction <= 5):
+        problems.append(Problem(file, f"satisfaction target must be between 1 and 5, got {t.satisfaction!r}",
+                                "set it to, for example, 4.0", column="satisfaction"))
+    for value in (t.participation_rate, t.sessions_per_month, t.onboarding_speedup):
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(Problem(file, "targets must be finite numbers", "remove NaN/inf values"))
+    return problems
+
+
+def load_config(folder: str | Path) -> ProgramConfig:
+    """Read ``program.toml`` from the data folder (defaults when absent)."""
+    path = Path(folder) / CONFIG_FILE
+    if not path.exists():
+        return ProgramConfig()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataError([Problem(CONFIG_FILE, f"is not valid TOML ({exc})",
+                                 "fix the syntax, e.g. `min_group_size = 5` under [program]")]) from None
+    problems: list[Problem] = []
+    program = raw.get("program", {})
+    targets = raw.get("targets", {})
+    for key in sorted(set(raw) - {"program", "targets"}):
+        problems.append(Problem(CONFIG_FILE, f"unknown section [{key}]", "use only [program] and [targets]"))
+    for key in sorted(set(program) - _PROGRAM_KEYS):
+        problems.append(Problem(CONFIG_FILE, f"unknown setting '{key}' in [program]",
+                                f"use one of: {', '.join(sorted(_PROGRAM_KEYS))}", column=key))
+    target_names = {f.name for f in dataclasses.fields(Targets)}
+    for key in sorted(set(targets) - target_names):
+        problems.append(Problem(CONFIG_FILE, f"unknown target '{key}'",
+                                f"use one of: {', '.join(sorted(target_names))}", column=key))
+    if problems:
+        raise DataError(problems)
+    kwargs = {k: v for k, v in program.items() if k in _PROGRAM_KEYS}
+    if "ticket_types" in kwargs:
+        types = kwargs["ticket_types"]
+        kwargs["ticket_types"] = tuple(str(t).strip().lower() for t in ([types] if isinstance(types, str) else types))
+    cfg = ProgramConfig(**kwargs, targets=Targets(**targets))
+    problems = _check(cfg, CONFIG_FILE)
+    if problems:
+        raise DataError(problems)
+    return cfg

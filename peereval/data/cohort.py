@@ -1,0 +1,257 @@
+"""``load``: a data folder in, typed tables plus config plus data-quality ledger out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from peereval.config import ProgramConfig, load_config
+from peereval.data.contract import TABLES, empty_table
+from peereval.data.ledger import Ledger
+from peereval.data.reading import ROW, RawTable, find_files, fingerprint, read_table
+from peereval.data.validation import (
+    Collector,
+    apply_row_rules,
+    as_text,
+    check_reference,
+    check_unique,
+    type_table,
+)
+from peereval.errors import DataError, Problem
+
+MAX_INVALID_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class CohortData:
+    """Validated tables of one program, the configuration, and the data-quality ledger.
+
+    Dates are naive timestamps (offsets converted to UTC). Tables that were not provided are
+    empty and listed in ``missing_tables``. ``cutoff`` is the last day counted (inclusive).
+    """
+
+    teams: pd.DataFrame
+    people: pd.DataFrame
+    sessions: pd.DataFrame
+    attendance: pd.DataFrame
+    milestones: pd.DataFrame
+    tickets: pd.DataFrame
+    surveys: pd.DataFrame
+    config: ProgramConfig
+    ledger: Ledger
+    cutoff: pd.Timestamp | None
+    source: Path
+    fingerprint: str
+    files: dict[str, str] = field(default_factory=dict)
+    missing_tables: tuple[str, ...] = ()
+
+    def provided(self, table: str) -> bool:
+        return table not in self.missing_tables
+
+    @property
+    def pilot_teams(self) -> pd.DataFrame:
+        return self.teams[self.teams["cohort"] == "pilot"]
+
+
+def _parse_cutoff(cutoff) -> pd.Timestamp | None:
+    if cutoff is None:
+        return None
+    try:
+        ts = pd.Timestamp(cutoff)
+    except (ValueError, TypeError):
+        raise DataError([Problem("cutoff", f"'{cutoff}' is not a date", "give the cutoff as YYYY-MM-DD")]) from None
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.normalize()
+
+
+def load(path: str | Path, cutoff=None, *, strict: bool = False,
+         config: ProgramConfig | None = None) -> CohortData:
+    """Load and validate a data folder.
+
+    ``cutoff`` (inclusive last day, e.g. the end of the report month) drops nothing silently:
+    later rows are counted as "after cutoff", and tickets resolved after it count as still open.
+    Raises :class:`~peereval.errors.DataError` listing every problem at once.
+    ``strict`` turns every implausible-row exclusion into a problem.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DataError([Problem(str(folder), "is not a folder", "give the folder that holds teams.csv, people.csv, …")])
+    cfg = config or load_config(folder)
+    cut = _parse_cutoff(cutoff)
+    files, problems = find_files(folder)
+    out = Collector()
+    out.problems.extend(problems)
+    raws: dict[str, RawTable] = {}
+    for name, spec in TABLES.items():
+        if name not in files:
+            if spec.required:
+                out.problems.append(Problem(f"{name}.csv", "required file is missing",
+                                            f"add {name}.csv (or .parquet/.xlsx) to {folder}"))
+            continue
+        raw, probs = read_table(name, files[name])
+        out.problems.extend(probs)
+        if raw is not None:
+            raws[name] = raw
+            out.rows_read[name] = len(raw.frame)
+    typed: dict[str, pd.DataFrame] = {}
+    for name, raw in raws.items():
+        spec = TABLES[name]
+        if spec.required and raw.frame.empty:
+            out.problems.append(Problem(raw.file, "has a header but no rows", f"export the {name} table with its rows"))
+            continue
+        if spec.key and spec.key in raw.frame.columns:
+            check_unique(raw.frame, spec.key, raw.file, out)
+        frame = type_table(raw, spec, out, rows_are_design=(name == "teams"))
+        if frame is not None:
+            typed[name] = frame
+    if out.problems:
+        raise DataError(out.problems)
+
+    _check_design(typed, raws, out)
+    _link_tables(typed, raws, out)
+    _apply_scope(typed, raws, cfg, cut, out)
+    _check_limits(raws, out, strict)
+    if out.problems:
+        raise DataError(out.problems)
+
+    ledger = Ledger(rows_read=dict(out.rows_read), exclusions=tuple(out.exclusions), notes=tuple(out.notes))
+    tables = {}
+    for name, spec in TABLES.items():
+        frame = typed.get(name, empty_table(spec))
+        tables[name] = frame.drop(columns=[ROW], errors="ignore").reset_index(drop=True)
+    return CohortData(
+        **tables, config=cfg, ledger=ledger, cutoff=cut, source=folder.resolve(),
+        fingerprint=fingerprint(folder, files), files={k: v.name for k, v in files.items()},
+        missing_tables=tuple(n for n in TABLES if n not in files),
+    )
+
+
+def _check_design(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], out: Collector) -> None:
+    teams = typed["teams"]
+    file = raws["teams"].file
+    no_start = (teams["cohort"] == "pilot") & teams["pilot_start"].isna()
+    for r, t in zip(teams.loc[no_start, ROW], teams.loc[no_start, "team"], strict=True):
+        out.problems.append(Problem(file, f"pilot team '{t}' has no pilot_start", "enter the date the team started the program",
+                                    column="pilot_start", row=int(r)))
+    ctl_start = (teams["cohort"] == "control") & teams["pilot_start"].notna()
+    for r, t in zip(teams.loc[ctl_start, ROW], teams.loc[ctl_start, "team"], strict=True):
+        out.problems.append(Problem(file, f"control team '{t}' has a pilot_start",
+                                    "leave pilot_start empty for control teams, or set cohort to 'pilot'",
+                                    column="pilot_start", row=int(r)))
+
+
+def _link_tables(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], out: Collector) -> None:
+    """Row rules needing another table, then references between tables (in dependency order)."""
+    def raw_ids(table: str, column: str) -> set:
+        return set(as_text(raws[table].frame[column]).dropna()) if table in raws else set()
+
+    team_ids = raw_ids("teams", "team")
+    kept_teams = pd.Index(typed["teams"]["team"])
+    people = typed["people"]
+    people = check_reference(people, "team", raws["people"].file, team_ids, kept_teams, "teams", out, "people")
+    typed["people"] = people
+    person_ids, kept_people = raw_ids("people", "person_id"), pd.Index(people["person_id"])
+
+    for table in ("sessions", "attendance", "milestones", "tickets", "surveys"):
+        if table not in typed:
+            continue
+        df, file = typed[table], raws[table].file
+        if table == "sessions":
+            df = check_reference(df, "facilitator_id", file, person_ids, kept_people, "people", out, table)
+            if "team" in df.columns:
+                df = check_reference(df, "team", file, team_ids, kept_teams, "teams", out, table)
+                fallback = df["facilitator_id"].map(people.set_index("person_id")["team"])
+                df = df.assign(team=df["team"].fillna(fallback))
+            else:
+                df = df.assign(team=df["facilitator_id"].map(people.set_index("person_id")["team"]))
+        elif table == "attendance":
+            if "sessions" not in raws:
+                out.problems.append(Problem(file, "attendance needs the sessions table", "add sessions.csv"))
+                continue
+            df = check_reference(df, "session_id", file, raw_ids("sessions", "session_id"),
+                                 pd.Index(typed["sessions"]["session_id"]) if "sessions" in typed else pd.Index([]),
+                                 "sessions", out, table)
+            df = check_reference(df, "person_id", file, person_ids, kept_people, "people", out, table)
+            dup = df.duplicated(["session_id", "person_id"], keep="first")
+            df = out.exclude(table, file, df, dup, "duplicate invitation (same session and person)",
+                             column="person_id", fix="list each invited person once per session")
+        elif table == "tickets":
+            df = check_reference(df, "team", file, team_ids, kept_teams, "teams", out, table)
+        else:
+            df = check_reference(df, "person_id", file, person_ids, kept_people, "people", out, table)
+            if table == "milestones":
+                df = df.assign(hire_date=df["person_id"].map(people.set_index("person_id")["hire_date"]))
+        df = apply_row_rules(df, TABLES[table], file, out)
+        typed[table] = df.drop(columns=["hire_date"], errors="ignore")
+
+
+def _apply_scope(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], cfg: ProgramConfig,
+                 cut: pd.Timestamp | None, out: Collector) -> None:
+    """Rows that are fine but not counted in this report: after the cutoff, other types/milestones."""
+    end = None if cut is None else cut + pd.Timedelta(days=1)
+    date_col = {"people": "hire_date", "sessions": "date", "milestones": "date", "tickets": "created_at", "surveys": "date"}
+    if "milestones" in typed:
+        m = typed["milestones"]
+        typed["milestones"] = out.exclude("milestones", raws["milestones"].file, m,
+                                          m["milestone"].str.lower() != cfg.competency_milestone.lower(),
+                                          f"other milestone (not '{cfg.competency_milestone}')", kind="scope",
+                                          column="milestone")
+    if "tickets" in typed and "type" in typed["tickets"].columns:
+        t = typed["tickets"]
+        counted = t["type"].isna() | t["type"].str.lower().isin([x.lower() for x in cfg.ticket_types])
+        typed["tickets"] = out.exclude("tickets", raws["tickets"].file, t, ~counted,
+                                       f"ticket type not counted (only {', '.join(cfg.ticket_types)})",
+                                       kind="scope", column="type")
+    if "surveys" in typed:
+        s = typed["surveys"]
+        typed["surveys"] = out.exclude("surveys", raws["surveys"].file, s, s["score"].isna(),
+                                       "no score given (question skipped)", kind="scope", column="score")
+    if end is None:
+        return
+    for table, col in date_col.items():
+        if table not in typed:
+            continue
+        df = typed[table]
+        typed[table] = out.exclude(table, raws[table].file, df, df[col] >= end, "after cutoff",
+                                   kind="scope", column=col)
+    if "people" in typed:
+        kept = pd.Index(typed["people"]["person_id"])
+        for table in ("attendance", "milestones", "surveys"):
+            if table in typed:
+                df = typed[table]
+                typed[table] = out.exclude(table, raws[table].file, df, ~df["person_id"].isin(kept),
+                                           "person hired after cutoff", kind="scope", column="person_id")
+    if "sessions" in typed and "attendance" in typed:
+        a = typed["attendance"]
+        typed["attendance"] = out.exclude("attendance", raws["attendance"].file, a,
+                                          ~a["session_id"].isin(typed["sessions"]["session_id"]),
+                                          "session after cutoff", kind="scope", column="session_id")
+    if "tickets" in typed:
+        t = typed["tickets"]
+        late = t["resolved_at"] >= end
+        out.note("tickets", "resolved after cutoff: counted as still open", int(late.sum()))
+        typed["tickets"] = t.assign(resolved_at=t["resolved_at"].mask(late))
+
+
+def _check_limits(raws: dict[str, RawTable], out: Collector, strict: bool) -> None:
+    for name, raw in raws.items():
+        invalid = [e for e in out.exclusions if e.table == name and e.kind == "invalid"]
+        n_bad = sum(e.count for e in invalid)
+        if not n_bad:
+            continue
+        if strict:
+            for e in invalid:
+                out.problem_rows(raw.file, e.rows, e.column, f"{e.reason} (--strict allows no exclusions)", e.fix)
+            continue
+        n = out.rows_read.get(name, 0)
+        if n and n_bad / n > MAX_INVALID_SHARE:
+            worst = max(invalid, key=lambda e: e.count)
+            example = f"{raw.file}:{worst.rows[0]}"
+            out.problems.append(Problem(
+                raw.file,
+                f"{n_bad} of {n} rows ({n_bad / n:.1%}) are implausible and would be excluded — more than the "
+                f"{MAX_INVALID_SHARE:.0%} allowed (most often: {worst.reason}, {worst.count} rows, e.g. {example})",
+                worst.fix or "check the export", column=worst.column))

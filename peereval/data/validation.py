@@ -1,0 +1,217 @@
+"""Turning raw exports into typed tables.
+
+Two outcomes for anything wrong: a *problem* (the folder cannot be used until it is fixed) or an
+*exclusion* (the row is left out and counted in the ledger with its reason).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from peereval.data.contract import RULE_HELP, ColumnSpec, TableSpec, row_schema
+from peereval.data.ledger import Exclusion, ExclusionKind
+from peereval.data.reading import ROW, RawTable
+from peereval.errors import Problem
+
+_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+MAX_LISTED = 20  # problems of one kind listed per file before "… and N more"
+
+
+class Collector:
+    """Accumulates problems, exclusions and notes while the tables are checked."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.exclusions: list[Exclusion] = []
+        self.notes: list[tuple[str, str, int]] = []
+        self.rows_read: dict[str, int] = {}
+
+    def exclude(self, table: RawTable | str, file: str, df: pd.DataFrame, mask, reason: str,
+                kind: ExclusionKind = "invalid", column: str | None = None, fix: str = "") -> pd.DataFrame:
+        name = table if isinstance(table, str) else table.name
+        mask = np.asarray(pd.Series(mask, index=df.index).fillna(False), dtype=bool)
+        if mask.any():
+            rows = tuple(int(r) for r in df.loc[mask, ROW])
+            self.exclusions.append(Exclusion(name, file, reason, kind, rows, column, fix))
+            return df.loc[~mask]
+        return df
+
+    def note(self, table: str, note: str, count: int) -> None:
+        if count:
+            self.notes.append((table, note, int(count)))
+
+    def problem_rows(self, file: str, rows, column: str | None, what: str, fix: str) -> None:
+        """One problem per offending row, at most MAX_LISTED, then a count of the rest."""
+        rows = list(rows)
+        for r in rows[:MAX_LISTED]:
+            self.problems.append(Problem(file, what, fix, column=column, row=int(r)))
+        if len(rows) > MAX_LISTED:
+            self.problems.append(Problem(file, f"{what}: {len(rows) - MAX_LISTED} more rows like the above",
+                                         fix, column=column))
+
+
+def _text_value(v: object) -> object:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return str(v).strip()
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """Identifiers and free text as stripped Python strings (None when blank), any source format."""
+    if pd.api.types.is_integer_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        out = s.astype("Int64").astype(str).astype(object)
+        return out.where(s.notna(), None)
+    if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        out = s.astype(object).str.strip()
+    else:
+        out = s.astype(object).map(_text_value)
+    return out.where(out.notna() & (out != ""), None)
+
+
+def as_datetime(s: pd.Series) -> tuple[pd.Series, int]:
+    """Dates/date-times as naive timestamps (offsets converted to UTC); also count offset values."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        if getattr(s.dt, "tz", None) is not None:
+            return s.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]"), int(s.notna().sum())
+        return s.astype("datetime64[ns]"), 0
+    text = as_text(s)
+    n_tz = int(text.dropna().astype(str).str.contains(_TZ_SUFFIX).sum())
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]"), n_tz
+
+
+def as_number(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return s.astype("float64")
+    return pd.to_numeric(as_text(s), errors="coerce").astype("float64")
+
+
+def _column_problem(spec: TableSpec, col: ColumnSpec) -> tuple[str, str]:
+    if col.kind == "date":
+        return f"unparseable date in {col.name}", "write dates as YYYY-MM-DD (ISO 8601), e.g. 2026-03-31"
+    if col.kind == "number":
+        return f"not a number in {col.name}", f"write {col.name} as a plain number, e.g. 45"
+    if col.kind == "choice":
+        allowed = " or ".join(f"'{c}'" for c in col.choices)
+        return f"{col.name} is not {allowed}", f"use {allowed}"
+    return f"missing {col.name}", f"fill in {col.name}"
+
+
+def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_design: bool) -> pd.DataFrame | None:
+    """Check the columns, parse the values, and exclude (or, for design tables, report) bad cells.
+
+    ``rows_are_design``: a bad row in the teams table changes the study design, so it is a problem
+    to fix rather than a row to leave out.
+    """
+    df = raw.frame
+    missing = [c for c in spec.required_columns if c not in df.columns]
+    for c in missing:
+        out.problems.append(Problem(raw.file, "required column is missing",
+                                    f"add a column named '{c}' (names are case-insensitive)", column=c))
+    if missing:
+        return None
+    personal = [c.name for c in spec.columns if c.personal and c.name in df.columns]
+    if personal:
+        out.note(spec.name, f"personal columns read and dropped ({', '.join(personal)})", len(df))
+    keep = [c.name for c in spec.columns if c.name in df.columns and not c.personal]
+    typed = pd.DataFrame({ROW: df[ROW].to_numpy()}, index=df.index)
+    bad_masks: list[tuple[ColumnSpec, np.ndarray, np.ndarray]] = []
+    for name in keep:
+        col = spec.column(name)
+        blank = as_text(df[name]).isna().to_numpy() if col.kind != "number" or df[name].dtype == object \
+            else df[name].isna().to_numpy()
+        if col.kind == "date":
+            values, n_tz = as_datetime(df[name])
+            out.note(spec.name, f"{name}: times with a time-zone offset converted to UTC", n_tz)
+        elif col.kind == "number":
+            values = as_number(df[name])
+        elif col.kind == "choice":
+            values = as_text(df[name]).str.lower()
+            values = values.where(values.isin(col.choices) | values.isna(), "\0invalid")
+        else:
+            values = as_text(df[name])
+        invalid = (~blank) & (values.isna().to_numpy() | (values == "\0invalid").to_numpy())
+        if col.kind == "choice":
+            values = values.where(values != "\0invalid", None)
+        typed[name] = values
+        bad_masks.append((col, blank, invalid))
+    for col, blank, invalid in bad_masks:
+        if not col.blank_ok and blank.any():
+            what, fix = f"missing {col.name}", f"fill in {col.name}"
+            if rows_are_design:
+                out.problem_rows(raw.file, df.loc[blank, ROW], col.name, "value is missing", fix)
+            else:
+                typed = out.exclude(spec.name, raw.file, typed, pd.Series(blank, index=df.index).reindex(typed.index),
+                                    what, column=col.name, fix=fix)
+        if invalid.any():
+            what, fix = _column_problem(spec, col)
+            if rows_are_design:
+                shown = df.loc[invalid, col.name].astype(str).str.slice(0, 40)
+                for r, v in list(zip(df.loc[invalid, ROW], shown, strict=True))[:MAX_LISTED]:
+                    out.problems.append(Problem(raw.file, f"'{v}': {what}", fix, column=col.name, row=int(r)))
+            else:
+                typed = out.exclude(spec.name, raw.file, typed, pd.Series(invalid, index=df.index).reindex(typed.index),
+                                    what, column=col.name, fix=fix)
+    return typed
+
+
+def apply_row_rules(df: pd.DataFrame, spec: TableSpec, file: str, out: Collector) -> pd.DataFrame:
+    """Run the contract's pandera row rules; failing rows are excluded with the rule's reason."""
+    if not spec.row_checks or df.empty:
+        return df
+    try:
+        row_schema(spec).validate(df, lazy=True)
+        return df
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    for name in dict.fromkeys(cases["check"].astype(str)):
+        column, fix = RULE_HELP.get(name, (None, "check the value"))
+        labels = set(cases.loc[cases["check"] == name, "index"].dropna())
+        df = out.exclude(spec.name, file, df, df.index.isin(labels), name, column=column, fix=fix)
+    return df
+
+
+def check_unique(raw_df: pd.DataFrame, key: str, file: str, out: Collector) -> None:
+    """Duplicate ids are a problem: which row is the real one is the exporter's call."""
+    ids = as_text(raw_df[key])
+    dup = ids.notna() & ids.duplicated(keep=False)
+    if not dup.any():
+        return
+    first_row = raw_df.loc[dup].groupby(ids[dup])[ROW].transform("min")
+    rows = raw_df.loc[dup, ROW]
+    listed = [(int(r), v, int(f)) for r, v, f in zip(rows, ids[dup], first_row, strict=True) if r != f]
+    for r, v, f in listed[:MAX_LISTED]:
+        out.problems.append(Problem(file, f"duplicate id '{v}' (first on row {f})",
+                                    "ids must be unique: remove the duplicate row or give it its own id",
+                                    column=key, row=r))
+    if len(listed) > MAX_LISTED:
+        out.problems.append(Problem(file, f"{len(listed) - MAX_LISTED} more duplicate ids", "ids must be unique",
+                                    column=key))
+
+
+def check_reference(df: pd.DataFrame, column: str, file: str, known_raw: set, kept: pd.Index,
+                    target: str, out: Collector, table: str, *, blank_ok: bool = False) -> pd.DataFrame:
+    """Unknown references are problems; references to rows excluded elsewhere are exclusions."""
+    values = df[column]
+    present = values.notna()
+    unknown = present & ~values.isin(known_raw)
+    if unknown.any():
+        for r, v in list(zip(df.loc[unknown, ROW], values[unknown], strict=True))[:MAX_LISTED]:
+            out.problems.append(Problem(file, f"'{v}' is not in {target}", f"add it to {target} or correct the id",
+                                        column=column, row=int(r)))
+        if unknown.sum() > MAX_LISTED:
+            out.problems.append(Problem(file, f"{int(unknown.sum()) - MAX_LISTED} more unknown references to {target}",
+                                        f"add them to {target} or correct the ids", column=column))
+    orphan = present & ~unknown & ~values.isin(kept)
+    return out.exclude(table, file, df, orphan, f"refers to an excluded row of {target}", column=column,
+                       fix=f"fix the excluded row in {target} (see the ledger)")

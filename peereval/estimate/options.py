@@ -1,0 +1,28 @@
+"""Typed options for the estimators, validated in one place."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Inference = Literal["auto", "cluster", "wild", "randomization"]
+WildWeights = Literal["rademacher", "webb"]
+Ties = Literal["efron", "breslow"]
+Control = Literal["never_treated", "not_yet_treated"]
+Aggregation = Literal["simple", "dynamic", "group", "calendar"]
+TimeRatioMethod = Literal["lognormal", "weibull"]
+
+
+def check_option(name: str, value: object, allowed: object) -> str:
+    """Return ``value`` if it is one of the ``Literal`` choices, else raise a clear ValueError."""
+    choices = get_args(allowed)
+    if value not in choices:
+        shown = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name}={value!r} is not an option; choose one of {shown}")
+    return value  # type: ignore[return-value]
+
+
+def check_level(conf_level: float) -> float:
+    """Confidence level strictly between 0 and 1."""
+    if not 0 < float(conf_level) < 1:
+        raise ValueError(f"conf_level={conf_level!r} must be between 0 and 1 (e.g. 0.95)")
+    return float(conf_level)

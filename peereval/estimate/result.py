@@ -1,0 +1,127 @@
+"""Immutable result objects shared by every estimator.
+
+A result is a frozen value: a different variance estimator or confidence level gives a new
+result (see :meth:`EffectResult.replace`), never a mutated one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+
+def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+def _clean(value: Any) -> Any:
+    """JSON-friendly scalar: numpy scalars to Python, NaN to None."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            pass
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class EffectResult:
+    """One estimated quantity with its uncertainty.
+
+    ``ci_low``/``ci_high`` are NaN when no method can give a meaningful interval for the design;
+    ``method`` then says why in plain words.
+    """
+
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    method: str
+    n_obs: int
+    conf_level: float = 0.95
+    term: str = "effect"
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "details", _freeze(self.details))
+
+    @property
+    def has_interval(self) -> bool:
+        return math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
+
+    def replace(self, **changes: Any) -> EffectResult:
+        """A new result with some fields changed (the original is untouched)."""
+        return dataclasses.replace(self, **changes)
+
+    def summary(self) -> pd.DataFrame:
+        """One row indexed by term: estimate, std_error, ci_low, ci_high, p_value, n_obs."""
+        return pd.DataFrame(
+            {
+                "estimate": [self.estimate],
+                "std_error": [self.std_error],
+                "ci_low": [self.ci_low],
+                "ci_high": [self.ci_high],
+                "p_value": [self.p_value],
+                "n_obs": [self.n_obs],
+            },
+            index=pd.Index([self.term], name="term"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-serialisable dictionary (NaN becomes None)."""
+        out = {
+            "term": self.term,
+            "estimate": self.estimate,
+            "std_error": self.std_error,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "p_value": self.p_value,
+            "conf_level": self.conf_level,
+            "method": self.method,
+            "n_obs": self.n_obs,
+            "details": dict(self.details),
+        }
+        return _clean(out)
+
+    def plot(self, ax=None, *, label: str | None = None, color: str | None = None):
+        """Point estimate with its interval as a horizontal bar; returns the axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 1.6))
+        y = 0
+        if self.has_interval:
+            ax.errorbar(
+                [self.estimate],
+                [y],
+                xerr=[[self.estimate - self.ci_low], [self.ci_high - self.estimate]],
+                fmt="o",
+                color=color or "#0072B2",
+                capsize=4,
+            )
+        else:
+            ax.plot([self.estimate], [y], "o", color=color or "#0072B2")
+        ax.axvline(0, color="#555555", lw=0.8, ls="--")
+        ax.set_yticks([y], [label or self.term])
+        ax.set_xlabel(f"estimate with {self.conf_level:.0%} interval")
+        return ax
+
+    def __repr__(self) -> str:
+        ci = f"[{self.ci_low:.4g}, {self.ci_high:.4g}]" if self.has_interval else "[no interval]"
+        return (
+            f"EffectResult({self.term}: {self.estimate:.4g} {ci}, p={self.p_value:.3g}, "
+            f"n={self.n_obs}; {self.method})"
+        )
