@@ -8,7 +8,7 @@ from typing import Literal
 
 import pandas as pd
 
-ExclusionKind = Literal["invalid", "scope"]
+ExclusionKind = Literal["invalid", "linked", "scope"]
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,8 @@ class Exclusion:
     """Rows of one table left out for one reason.
 
     ``invalid`` rows are implausible (they count toward the 5% limit and ``--strict``); ``scope``
-    rows are fine but outside what this report counts (after the cutoff, another ticket type, …).
+    rows are fine but outside what this report counts (after the cutoff, another ticket type, …);
+    ``linked`` rows point at a row excluded from another table (counted there, not here).
     """
 
     table: str

@@ -213,5 +213,5 @@ def check_reference(df: pd.DataFrame, column: str, file: str, known_raw: set, ke
             out.problems.append(Problem(file, f"{int(unknown.sum()) - MAX_LISTED} more unknown references to {target}",
                                         f"add them to {target} or correct the ids", column=column))
     orphan = present & ~unknown & ~values.isin(kept)
-    return out.exclude(table, file, df, orphan, f"refers to an excluded row of {target}", column=column,
+    return out.exclude(table, file, df, orphan, f"refers to an excluded row of {target}", kind="linked", column=column,
                        fix=f"fix the excluded row in {target} (see the ledger)")

@@ -1,0 +1,41 @@
+# The README's two commands: `make report` and `make test`. Both build the environment first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-test
+MONTH  ?=
+ARGS   := $(if $(MONTH),--month $(MONTH),)
+
+.PHONY: env report test lab lint browser clean benchmarks
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/peereval report data/sample --out reports $(ARGS)
+
+# Headless Chromium renders the report in the browser tests (Debian package, installed once).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+test: $(STAMP) browser
+	$(BIN)/ruff check peereval tests benchmarks notebooks
+	$(BIN)/pytest --nbval-lax
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
+	$(BIN)/jupyter lab notebooks/
+
+benchmarks: $(STAMP)
+	$(BIN)/python benchmarks/coverage.py
+
+clean:
+	rm -rf $(VENV) reports/20* reports/index.html test-artifacts .pytest_cache

@@ -1,0 +1,98 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   title: Peer-learning program report
+# ---
+
+# %% [markdown]
+# # Did our peer-learning program work?
+#
+# Monthly report. Numbers first in plain words; methods and data quality at the end.
+
+# %% tags=["parameters"]
+
+data_dir: str = "../data/sample"  # folder with the exports (teams, people, sessions, …)
+month: str = "2026-10"  # report month, YYYY-MM; the cutoff is its last day
+min_group_size: int | None = None  # smallest group whose figures are shown (None: program.toml, default 5)
+participation_target: float | None = None  # share of invitations attended (None: program.toml, default 0.60)
+sessions_target: float | None = None  # sessions per pilot team per month (None: program.toml, default 4)
+onboarding_target: float | None = None  # share faster onboarding (None: program.toml, default 0.20)
+bug_turnaround_target: float | None = None  # proportional change, e.g. -0.10 (None: no target)
+alpha: float = 0.05  # two-sided level of the intervals
+strict: bool = False  # treat any excluded row as an error
+generated_at: str = ""  # set by the runner: when this report was produced (UTC)
+
+# %%
+import peereval.report as pr
+
+analysis = pr.analyze(
+    data_dir,
+    month=month,
+    min_group_size=min_group_size,
+    participation_target=participation_target,
+    sessions_target=sessions_target,
+    onboarding_target=onboarding_target,
+    bug_turnaround_target=bug_turnaround_target,
+    alpha=alpha,
+    strict=strict,
+)
+
+# %% [markdown]
+# ## In one minute: is the program on track?
+
+# %%
+pr.present.summary(analysis)
+
+# %% [markdown]
+# ## Are pilot teams meeting the program's targets?
+
+# %%
+pr.present.scorecard(analysis)
+
+# %% [markdown]
+# ### How does each pilot team do since it started?
+
+# %%
+pr.present.per_team(analysis)
+
+# %% [markdown]
+# ### Which session formats do teams use?
+
+# %%
+pr.present.formats(analysis)
+
+# %% [markdown]
+# ## How fast are bugs fixed, in pilot and control teams?
+#
+# A description, not yet an effect estimate: the whole company's turnaround changes over time too.
+
+# %%
+pr.present.turnaround_chart(analysis)
+
+# %% [markdown]
+# ## How fast do new hires become competent?
+
+# %%
+pr.present.onboarding_chart(analysis)
+
+# %% [markdown]
+# ## Which data went in, and what was left out?
+#
+# Every row of every export is either used or counted here with the reason it was left out.
+
+# %%
+pr.present.ledger(analysis)
+
+# %% [markdown]
+# ## Reproducibility
+
+# %%
+pr.present.provenance(analysis, {"generated_at": generated_at} if generated_at else None)

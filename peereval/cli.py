@@ -1,0 +1,169 @@
+"""``peereval`` on the command line: a thin shell over the runner, loader and sample generator.
+
+Exit codes: 0 success; 2 the input or the options need fixing (message says where and how);
+1 an unexpected internal error (message says so; set PEEREVAL_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from peereval.errors import DataError, PeerevalError
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="peereval: did our peer-to-peer learning program work?",
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DataDir = Annotated[Path, typer.Argument(help="folder with teams, people, sessions, … exports")]
+
+
+def _months(spec: str) -> list[str]:
+    """'2026-10' or a range '2026-01:2026-10' (inclusive)."""
+    import pandas as pd
+
+    from peereval.errors import ParameterError
+
+    try:
+        if ":" in spec:
+            lo, hi = spec.split(":", 1)
+            rng = pd.period_range(pd.Period(lo, "M"), pd.Period(hi, "M"), freq="M")
+            if len(rng) == 0:
+                raise ValueError
+            return [str(p) for p in rng]
+        pd.Period(spec, "M")
+        return [spec]
+    except (ValueError, TypeError):
+        raise ParameterError(f"--month/--months must be YYYY-MM or YYYY-MM:YYYY-MM, got {spec!r}") from None
+
+
+@app.command()
+def report(
+    data_dir: DataDir,
+    month: Annotated[str | None, typer.Option(help="report month YYYY-MM (default: latest month in the data)")] = None,
+    months: Annotated[str | None, typer.Option(help="back-fill a range, e.g. 2026-01:2026-10")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path("reports"),
+    min_group_size: Annotated[int | None, typer.Option(help="smallest group shown (default: program.toml or 5)")] = None,
+    participation_target: Annotated[float | None, typer.Option(help="e.g. 0.6")] = None,
+    sessions_target: Annotated[float | None, typer.Option(help="sessions per pilot team per month, e.g. 4")] = None,
+    onboarding_target: Annotated[float | None, typer.Option(help="share faster onboarding, e.g. 0.2")] = None,
+    bug_turnaround_target: Annotated[float | None, typer.Option(help="proportional change, e.g. -0.1")] = None,
+    alpha: Annotated[float, typer.Option(help="two-sided level of the intervals")] = 0.05,
+    strict: Annotated[bool, typer.Option("--strict", help="treat any excluded row as an error")] = False,
+) -> None:
+    """Render the monthly report to OUT/YYYY-MM/index.html (+ results.json)."""
+    from peereval.report.analysis import ReportParameters
+    from peereval.report.runner import run_report
+
+    if month and months:
+        from peereval.errors import ParameterError
+
+        raise ParameterError("give either --month or --months, not both")
+    targets = _months(months or month) if (months or month) else [_latest_month(data_dir)]
+    for m in targets:
+        params = ReportParameters(
+            data_dir=str(data_dir), month=m, min_group_size=min_group_size,
+            participation_target=participation_target, sessions_target=sessions_target,
+            onboarding_target=onboarding_target, bug_turnaround_target=bug_turnaround_target,
+            alpha=alpha, strict=strict,
+        )
+        with out.status(f"[{m}] starting") as status:
+            outcome = run_report(params, out_dir, progress=lambda msg, m=m: status.update(f"[{m}] {msg}"))
+        out.print(f"[{m}] report written in {outcome.seconds:.1f} s: {outcome.html}")
+
+
+def _latest_month(data_dir: Path) -> str:
+    from peereval.data.cohort import load
+    from peereval.describe import latest_month
+
+    month = latest_month(load(data_dir))
+    if month is None:
+        raise DataError([])
+    return month
+
+
+@app.command()
+def validate(
+    data_dir: DataDir,
+    month: Annotated[str | None, typer.Option(help="check as of the end of this month (YYYY-MM)")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="treat any excluded row as an error")] = False,
+) -> None:
+    """Check a data folder and print the data-quality ledger (exit 0 usable, 2 not)."""
+    from rich.table import Table
+
+    from peereval.data.cohort import load
+    from peereval.kpis import month_bounds
+
+    cutoff = None if month is None else month_bounds(_months(month)[0])[1] - __import__("pandas").Timedelta(days=1)
+    data = load(data_dir, cutoff=cutoff, strict=strict)
+    table = Table(title=f"Data-quality ledger for {data_dir}" + (f" (cutoff {cutoff.date()})" if cutoff else ""))
+    for col in ("table", "rows read", "rows used", "excluded / notes"):
+        table.add_column(col)
+    for name, entry in data.ledger.to_dict().items():
+        detail = [f"{r}: {n:,}" for r, n in entry["excluded"].items()] + \
+                 [f"note — {r}: {n:,}" for r, n in entry["notes"].items()]
+        table.add_row(name, f"{entry['rows_read']:,}", f"{entry['rows_used']:,}", "\n".join(detail) or "—")
+    for name in data.missing_tables:
+        table.add_row(name, "not provided", "—", "—")
+    out.print(table)
+    out.print(f"usable: yes · input fingerprint {data.fingerprint[:16]}…")
+
+
+@app.command()
+def sample(
+    out_dir: Annotated[Path, typer.Argument(help="folder to write the generated dataset into")],
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    teams: Annotated[int, typer.Option(help="number of teams")] = 12,
+    months: Annotated[int, typer.Option(help="number of months")] = 22,
+    scale: Annotated[str, typer.Option(help="small, or large (~10 million tickets, Parquet)")] = "small",
+) -> None:
+    """Generate a realistic dataset with known truth (OUT/TRUTH.json)."""
+    from peereval.data.sample import generate
+    from peereval.errors import ParameterError
+
+    if scale not in ("small", "large"):
+        raise ParameterError(f"--scale must be small or large, got {scale!r}")
+    with out.status("generating sample data"):
+        generate(out_dir, seed=seed, teams=teams, months=months, scale=scale)
+    out.print(f"sample data written to {out_dir} (ground truth in {out_dir / 'TRUTH.json'})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and turn every failure into a clear message and exit code."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except DataError as exc:
+        err.print(exc.render() if exc.problems else "The data folder holds no dated rows to report on.",
+                  markup=False)
+        return 2
+    except PeerevalError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted", markup=False)
+        return 130
+    except Exception as exc:
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # a usage error from the CLI parser
+            exc.show()
+            return 2
+        if os.environ.get("PEEREVAL_DEBUG"):
+            raise
+        err.print(f"internal error: {type(exc).__name__}: {exc}\n"
+                  "This is a bug in peereval, not in your data. Re-run with PEEREVAL_DEBUG=1 and report it.",
+                  markup=False)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

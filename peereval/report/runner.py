@@ -1,0 +1,155 @@
+"""The one place that runs a monthly report: validate, execute the notebook, render, publish.
+
+A report folder appears complete or not at all: everything is written to a temporary folder
+beside the target and moved into place only after every step succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from peereval.errors import PeerevalError
+from peereval.report.analysis import MonthlyAnalysis, ReportParameters, analyze
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+REPORT_NOTEBOOK = "monthly_report.ipynb"
+KERNEL = "python3"
+CELL_TIMEOUT_S = 900
+
+
+class ReportError(PeerevalError):
+    """The report could not be produced (a notebook cell failed, rendering failed, …)."""
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    month: str
+    html: Path
+    results: Path
+    work: Path
+    seconds: float
+
+
+Progress = Callable[[str], None]
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+def notebook_path(name: str = REPORT_NOTEBOOK) -> Path:
+    path = NOTEBOOKS / name
+    if not path.exists():
+        raise ReportError(f"the report notebook {path} is missing; reinstall peereval from its repository")
+    return path
+
+
+def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], cwd: Path) -> None:
+    """Run a notebook with papermill (explicit kernel, cell timeout); raise if any cell failed."""
+    import papermill as pm
+
+    try:
+        pm.execute_notebook(
+            str(source), str(target), parameters=parameters, kernel_name=KERNEL,
+            execution_timeout=CELL_TIMEOUT_S, progress_bar=False, cwd=str(cwd), log_output=False,
+        )
+    except pm.PapermillExecutionError as exc:
+        raise ReportError(
+            f"report cell {exc.exec_count} failed ({exc.ename}: {exc.evalue}); nothing was published. "
+            f"The failed notebook is kept as .failed-<month>.ipynb in the output folder."
+        ) from None
+
+
+def render_html(notebook: Path, target: Path) -> None:
+    """Notebook to one self-contained HTML file: no code, no prompts, no stderr, no network request."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream"
+                                                                     and o.get("name") == "stderr")]
+            if any(o.get("output_type") == "error" for o in cell.outputs):
+                raise ReportError(f"{notebook.name} holds an error output; refusing to publish it")
+    exporter = HTMLExporter(template_name="peereval", extra_template_basedirs=[str(TEMPLATES)])
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    nb.metadata["title"] = nb.metadata.get("title", "Peer-learning program report")
+    body, _ = exporter.from_notebook_node(nb)
+    target.write_text(body, encoding="utf-8")
+
+
+def results_document(analysis: MonthlyAnalysis, run: dict[str, Any]) -> dict[str, Any]:
+    from peereval import __version__
+
+    doc = analysis.results()
+    doc["peereval_version"] = __version__
+    doc["run"] = run
+    return doc
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Swap the finished folder into place (replacing an earlier run of the same month)."""
+    backup = None
+    if final.exists():
+        backup = final.with_name(f".{final.name}.old")
+        if backup.exists():
+            shutil.rmtree(backup)
+        final.rename(backup)
+    tmp.rename(final)
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def run_report(params: ReportParameters, out_dir: str | Path = "reports", *,
+               progress: Progress = _noop) -> ReportOutcome:
+    """Produce ``OUT/YYYY-MM/index.html`` and ``results.json`` (executed notebook in ``work/``)."""
+    started = time.perf_counter()
+    params = params.validate()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    progress(f"loading and validating {params.data_dir}")
+    analysis = analyze(**params.to_dict())
+    progress(f"data usable: {sum(analysis.data.ledger.rows_read.values()):,} rows read")
+    run = {"generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    tmp = Path(tempfile.mkdtemp(prefix=f".{params.month}.", dir=out))
+    tmp.chmod(0o755)
+    try:
+        work = tmp / "work"
+        work.mkdir()
+        nb_params = params.to_dict() | {"data_dir": str(Path(params.data_dir).resolve()),
+                                        "generated_at": run["generated_at"]}
+        progress("executing the report notebook")
+        executed = work / REPORT_NOTEBOOK
+        try:
+            execute_notebook(notebook_path(), executed, nb_params, cwd=NOTEBOOKS)
+        except ReportError:
+            if executed.exists():
+                shutil.copy2(executed, out / f".failed-{params.month}.ipynb")
+            raise
+        progress("rendering HTML")
+        render_html(executed, tmp / "index.html")
+        doc = results_document(analysis, run)
+        (tmp / "results.json").write_text(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                                          encoding="utf-8")
+        (work / "README.txt").write_text(
+            "Executed notebooks for researchers. They may hold row-level data: do not share this folder.\n"
+            "The HTML report never links here.\n", encoding="utf-8")
+        final = out / params.month
+        _publish(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ReportOutcome(params.month, final / "index.html", final / "results.json", final / "work",
+                         time.perf_counter() - started)
