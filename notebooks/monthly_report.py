@@ -17,15 +17,18 @@
 #
 # Monthly report. Numbers first in plain words; methods and data quality at the end.
 
+# %%
+from typing import Optional
+
 # %% tags=["parameters"]
 
 data_dir: str = "../data/sample"  # folder with the exports (teams, people, sessions, …)
 month: str = "2026-10"  # report month, YYYY-MM; the cutoff is its last day
-min_group_size: int | None = None  # smallest group whose figures are shown (None: program.toml, default 5)
-participation_target: float | None = None  # share of invitations attended (None: program.toml, default 0.60)
-sessions_target: float | None = None  # sessions per pilot team per month (None: program.toml, default 4)
-onboarding_target: float | None = None  # share faster onboarding (None: program.toml, default 0.20)
-bug_turnaround_target: float | None = None  # proportional change, e.g. -0.10 (None: no target)
+min_group_size: Optional[int] = None  # smallest group whose figures are shown (None: program.toml, default 5)
+participation_target: Optional[float] = None  # share of invitations attended (None: program.toml, default 0.60)
+sessions_target: Optional[float] = None  # sessions per pilot team per month (None: program.toml, default 4)
+onboarding_target: Optional[float] = None  # share faster onboarding (None: program.toml, default 0.20)
+bug_turnaround_target: Optional[float] = None  # proportional change, e.g. -0.10 (None: no target)
 alpha: float = 0.05  # two-sided level of the intervals
 strict: bool = False  # treat any excluded row as an error
 generated_at: str = ""  # set by the runner: when this report was produced (UTC)

@@ -121,7 +121,7 @@ def validate(
 def sample(
     out_dir: Annotated[Path, typer.Argument(help="folder to write the generated dataset into")],
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    teams: Annotated[int, typer.Option(help="number of teams")] = 12,
+    teams: Annotated[int | None, typer.Option(help="number of teams (default 12; 1,000 with --scale large)")] = None,
     months: Annotated[int, typer.Option(help="number of months")] = 22,
     scale: Annotated[str, typer.Option(help="small, or large (~10 million tickets, Parquet)")] = "small",
 ) -> None:

@@ -1,0 +1,121 @@
+"""The monthly report end to end on the committed sample: files, provenance, privacy, atomicity."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pandas as pd
+import pytest
+from conftest import SAMPLE
+
+from peereval.errors import DataError
+from peereval.report import ReportError, ReportParameters, run_report
+from peereval.report import runner as runner_module
+
+MONTH = "2026-10"
+
+
+@pytest.fixture(scope="module")
+def sample_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    outcome = run_report(ReportParameters(str(SAMPLE), MONTH), out)
+    return outcome, out
+
+
+def visible_html(path) -> str:
+    """The report's markup with embedded images removed (base64 could contain any short string)."""
+    return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", path.read_text(encoding="utf-8"))
+
+
+def test_report_files_and_results_schema(sample_report):
+    outcome, out = sample_report
+    assert outcome.html == out / MONTH / "index.html"
+    assert (out / MONTH / "work" / "monthly_report.ipynb").exists()
+    doc = json.loads(outcome.results.read_text())
+    for key in ("month", "cutoff", "peereval_version", "parameters", "input_fingerprint", "kpis", "targets",
+                "data_quality"):
+        assert key in doc
+    assert doc["month"] == MONTH and doc["cutoff"] == "2026-10-31"
+    assert set(doc["kpis"]) == {"participation_rate", "sessions_per_month", "avg_session_minutes", "reciprocity",
+                                "satisfaction"}
+    assert set(doc["targets"]) >= {"participation_rate", "sessions_per_month"}
+    for entry in doc["data_quality"].values():
+        assert entry["rows_used"] + sum(entry["excluded"].values()) == entry["rows_read"]
+    assert re.fullmatch(r"[0-9a-f]{64}", doc["input_fingerprint"])
+
+
+def test_html_is_self_contained_and_codeless(sample_report):
+    outcome, _ = sample_report
+    html = outcome.html.read_text(encoding="utf-8")
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=[\"']https?:", html)
+    assert "require.js" not in html and "mathjax" not in html.lower()
+    assert "import peereval" not in html and "pr.present" not in html  # no code
+    assert "Traceback" not in html and "Error" not in re.sub(r"error-?\w*", "", html, flags=re.I).split("<style")[0]
+    assert html.count("data:image/png;base64,") >= 2  # the two charts, embedded
+    assert 'alt="' in html
+
+
+def test_no_person_level_identifier_in_outputs(sample_report):
+    outcome, _ = sample_report
+    people = pd.read_csv(SAMPLE / "people.csv", dtype=str)
+    text = visible_html(outcome.html) + outcome.results.read_text()
+    for column in ("person_id", "name", "email"):
+        leaked = [v for v in people[column].dropna() if v in text]
+        assert not leaked, f"{column} values in the report: {leaked[:3]}"
+
+
+def test_rerun_gives_identical_results(sample_report, tmp_path):
+    outcome, out = sample_report
+    again = run_report(ReportParameters(str(SAMPLE), MONTH), out)  # same folder: replaced in place
+    first = json.loads(outcome.results.read_text()) if outcome.results.exists() else None
+    second = json.loads(again.results.read_text())
+    other = run_report(ReportParameters(str(SAMPLE), MONTH), tmp_path)
+    third = json.loads(other.results.read_text())
+    for doc in (first, second, third):
+        if doc is not None:
+            doc.pop("run")
+    assert second == third
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [MONTH]
+    assert not [p for p in out.iterdir() if p.name.startswith(f".{MONTH}")]  # no temp folders left
+
+
+def test_bad_data_publishes_nothing(tmp_path):
+    shutil.copytree(SAMPLE, tmp_path / "data")
+    (tmp_path / "data" / "teams.csv").write_text("team,cohort\nx,pilot\n")
+    with pytest.raises(DataError) as info:
+        run_report(ReportParameters(str(tmp_path / "data"), MONTH), tmp_path / "out")
+    assert "teams.csv: pilot_start: required column is missing" in str(info.value)
+    assert not (tmp_path / "out" / MONTH).exists()
+
+
+def test_failing_cell_publishes_nothing(tmp_path, monkeypatch):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("data_dir = ''\nmonth = ''", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("raise RuntimeError('boom')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "nb").mkdir()
+    nbformat.write(nb, str(tmp_path / "nb" / "monthly_report.ipynb"))
+    monkeypatch.setattr(runner_module, "NOTEBOOKS", tmp_path / "nb")
+    with pytest.raises(ReportError, match=r"report cell 3 failed \(RuntimeError: boom\); nothing was published"):
+        run_report(ReportParameters(str(SAMPLE), MONTH), tmp_path / "out")
+    assert not (tmp_path / "out" / MONTH).exists()
+    assert (tmp_path / "out" / f".failed-{MONTH}.ipynb").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"month": "2026-13"}, "month must look like YYYY-MM"),
+     ({"alpha": 0.7}, "alpha must be a number between 0 and 0.5"),
+     ({"data_dir": "/nonexistent"}, "data folder '/nonexistent' does not exist"),
+     ({"min_group_size": 0}, "min_group_size must be a whole number")],
+)
+def test_parameters_are_validated_before_running(change, message, tmp_path):
+    from peereval.errors import ParameterError
+
+    params = ReportParameters(str(SAMPLE), MONTH)
+    with pytest.raises(ParameterError, match=message):
+        run_report(ReportParameters(**(params.to_dict() | change)), tmp_path)
