@@ -58,8 +58,18 @@ def monthly_turnaround(data: CohortData) -> pd.DataFrame:
     return out
 
 
+def data_start(data: CohortData) -> pd.Timestamp | None:
+    """First day of the first month with any activity (tickets, sessions, milestones)."""
+    firsts = [data.tickets["created_at"].min(), data.sessions["date"].min(), data.milestones["date"].min()]
+    firsts = [f for f in firsts if pd.notna(f)]
+    return min(firsts).to_period("M").start_time if firsts else None
+
+
 def onboarding_frame(data: CohortData) -> pd.DataFrame:
     """One row per hire in the data window: days from hire to competency, or censored at the cutoff.
+
+    People hired before the data window (see :func:`data_start`) are tenured staff, not new
+    hires: their onboarding was never observed, so they are left out (``tenured_staff`` counts them).
 
     ``group`` is ``pilot`` for people hired into a pilot team on/after its pilot_start,
     ``control`` for hires into control teams, and ``pilot team, before start`` otherwise.
@@ -69,16 +79,19 @@ def onboarding_frame(data: CohortData) -> pd.DataFrame:
     teams = data.teams.set_index("team")
     reached = data.milestones.groupby("person_id")["date"].min()
     end = data.cutoff if data.cutoff is not None else _last_date(data)
-    frame = people[["person_id", "team", "role", "hire_date"]].copy()
+    start = data_start(data)
+    in_window = people["hire_date"] >= start if start is not None else pd.Series(True, index=people.index)
+    frame = people.loc[in_window, ["person_id", "team", "role", "hire_date"]].copy()
     frame["cohort"] = frame["team"].map(teams["cohort"])
-    start = frame["team"].map(teams["pilot_start"])
+    pilot_start = frame["team"].map(teams["pilot_start"])
     frame["group"] = np.where(frame["cohort"] == "control", "control",
-                              np.where(frame["hire_date"] >= start, "pilot", "pilot team, before start"))
+                              np.where(frame["hire_date"] >= pilot_start, "pilot", "pilot team, before start"))
     done = frame["person_id"].map(reached)
     frame["event"] = done.notna().astype(int)
     stop = done.fillna(end + pd.Timedelta(days=1) if end is not None else pd.NaT)
     frame["days"] = (stop - frame["hire_date"]).dt.days.astype(float)
     frame["hire_month"] = frame["hire_date"].dt.to_period("M").astype(str)
+    frame.attrs["tenured_staff"] = int((~in_window).sum())
     return frame
 
 

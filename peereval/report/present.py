@@ -153,7 +153,10 @@ def onboarding_chart(a: MonthlyAnalysis) -> Html:
     if not a.data.provided("milestones"):
         return Html("<p>Not provided: no milestones table in the data folder.</p>")
     fig, hidden = charts.onboarding_curves(a.onboarding, a.kpis.min_group_size)
-    note = "".join(f'<p class="pe-note">{esc(charts.LABELS[g])}: suppressed (fewer than '
+    tenured = a.onboarding.attrs.get("tenured_staff", 0)
+    note = (f'<p class="pe-note">{tenured:,} people hired before the data window are tenured staff and are '
+            "not part of this comparison.</p>") if tenured else ""
+    note += "".join(f'<p class="pe-note">{esc(charts.LABELS[g])}: suppressed (fewer than '
                    f"{a.kpis.min_group_size} hires).</p>" for g in hidden)
     return Html(figure(fig, "Step chart: share of new hires not yet competent by days since hire, pilot "
                             "versus control hires (Kaplan–Meier curves, counting hires not yet competent).").markup + note)
@@ -184,5 +187,4 @@ def provenance(a: MonthlyAnalysis, run: dict[str, Any] | None = None) -> Html:
     }
     if run:
         items.update({k: str(v) for k, v in run.items()})
-    body = "".join(f"<dt>{esc(k)}</dt><dd><code>{esc(v)}</code></dd>" for k, v in items.items())
-    return Html(f'<dl class="pe-provenance">{body}</dl>')
+    return _table(["", ""], [[esc(k), f"<code>{esc(v)}</code>"] for k, v in items.items()])
