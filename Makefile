@@ -10,10 +10,11 @@ ARGS   := $(if $(MONTH),--month $(MONTH),)
 
 env: $(STAMP)
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the exact versions the suite passed with, so every machine gets the same stack.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	@touch $(STAMP)
 
 report: $(STAMP)
@@ -31,7 +32,7 @@ test: $(STAMP) browser
 	$(BIN)/pytest --nbval-lax
 
 lab: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab,test]'
 	$(BIN)/jupyter lab notebooks/
 
 benchmarks: $(STAMP)

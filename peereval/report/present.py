@@ -101,7 +101,7 @@ def scorecard(a: MonthlyAnalysis) -> Html:
         cum_v = SUPPRESSED + "¹" if c["n_people"] < a.kpis.min_group_size and not pd.isna(c["value"]) \
             else fmt_kpi(kpi, c["value"])
         if kpi == "satisfaction" and not str(month_v).startswith(SUPPRESSED) and not pd.isna(m["ci_low"]):
-            month_v += f" (95% CI {m['ci_low']:.1f}–{m['ci_high']:.1f})"
+            month_v += f" (95% CI {m['ci_low']:.1f}–{m['ci_high']:.1f}; {int(m['n'])} answers)"
         rows.append([esc(KPI_LABELS[kpi]), esc(month_v), esc(cum_v), esc(target),
                      _status_badge(m["status"]) if not pd.isna(m["target"]) else ""])
     return _table(["KPI", f"{a.month}", "since each team's start", "target", "status this month"], rows,
