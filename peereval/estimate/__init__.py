@@ -1,0 +1,34 @@
+"""Estimators on plain DataFrames: column names as keyword arguments, frozen results out.
+
+Every result has ``estimate, std_error, ci_low, ci_high, p_value, method, n_obs``, ``summary()``,
+``to_dict()`` and, where a picture fits, ``plot(ax=None)`` returning the axes.
+"""
+
+from peereval.estimate.balance import BalanceResult, balance
+from peereval.estimate.did import did
+from peereval.estimate.event_study import EventStudyResult, event_study
+from peereval.estimate.power import DidDesign, OnboardingDesign, PowerResult, mde, power
+from peereval.estimate.result import EffectResult
+from peereval.estimate.staggered import StaggeredResult, staggered_did
+from peereval.estimate.survival import CoxResult, KMResult, cox, km, time_ratio
+
+__all__ = [
+    "BalanceResult",
+    "CoxResult",
+    "DidDesign",
+    "EffectResult",
+    "EventStudyResult",
+    "KMResult",
+    "OnboardingDesign",
+    "PowerResult",
+    "StaggeredResult",
+    "balance",
+    "cox",
+    "did",
+    "event_study",
+    "km",
+    "mde",
+    "power",
+    "staggered_did",
+    "time_ratio",
+]

@@ -1,0 +1,503 @@
+"""Time-to-event estimators: Kaplan–Meier curves, Cox regression and the time ratio.
+
+Durations must be positive; ``event`` is 1 (milestone reached) or 0 (right-censored: still
+onboarding when observation stopped). Rows with a missing value in a used column are dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+from statsmodels.duration.hazard_regression import PHReg
+from statsmodels.duration.survfunc import SurvfuncRight
+
+from .options import Ties, TimeRatioMethod, check_level, check_option
+from .result import EffectResult, _clean, _freeze
+
+__all__ = ["KMResult", "CoxResult", "km", "cox", "time_ratio"]
+
+_PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+
+
+def _prepare(df: pd.DataFrame, duration: str, event: str, others: Sequence[str]) -> pd.DataFrame:
+    cols = list(dict.fromkeys([duration, event, *others]))
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(f"columns not in the data: {missing}")
+    d = df[cols].dropna().reset_index(drop=True)
+    if len(d) == 0:
+        raise ValueError("no complete rows left after dropping missing values")
+    if (d[duration] <= 0).any():
+        raise ValueError(f"{duration!r} must be positive (time from hire to milestone/censoring)")
+    ev = d[event].astype(float)
+    if not ev.isin([0.0, 1.0]).all():
+        raise ValueError(f"{event!r} must be 0/1 or boolean (1 = milestone reached)")
+    d[event] = ev.astype(int)
+    return d
+
+
+def _design(d: pd.DataFrame, covariates: Sequence[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Numeric columns as they are; text/categorical columns as 0/1 dummies.
+
+    The reference (omitted) level is the first category of a pandas Categorical, otherwise
+    the smallest value in sorted order; dummy terms are named ``column[T.level]``.
+    """
+    parts, refs = [], {}
+    for c in covariates:
+        s = d[c]
+        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or s.dtype == "string":
+            levels = list(s.cat.categories) if isinstance(s.dtype, pd.CategoricalDtype) else sorted(s.unique())
+            levels = [lv for lv in levels if (s == lv).any()]
+            refs[c] = levels[0]
+            for lv in levels[1:]:
+                parts.append(pd.Series((s == lv).astype(float).to_numpy(), name=f"{c}[T.{lv}]"))
+        else:
+            parts.append(pd.Series(s.astype(float).to_numpy(), name=c))
+    return (pd.concat(parts, axis=1) if parts else pd.DataFrame(index=d.index)), refs
+
+
+# --------------------------------------------------------------------------- Kaplan–Meier
+@dataclass(frozen=True)
+class KMResult:
+    """Kaplan–Meier curves per group.
+
+    ``summary()`` has n, events, median and its log-transformed CI (R ``survfit`` default
+    ``conf.type="log"``). ``median_reached`` is False (and median NaN) when the curve never
+    falls to 0.5; an upper limit that is not reached is NaN (R prints NA).
+    """
+
+    table: pd.DataFrame
+    curves: Mapping[str, pd.DataFrame]
+    censored: Mapping[str, np.ndarray]
+    durations: Mapping[str, np.ndarray]
+    conf_level: float
+    group: str | None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "curves", _freeze(self.curves))
+        object.__setattr__(self, "details", _freeze(self.details))
+
+    def summary(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def survival_table(self, group: Any = None) -> pd.DataFrame:
+        """Step curve: time, n_risk, n_events, survival, std_error, ci_low, ci_high (log CI)."""
+        key = next(iter(self.curves)) if group is None else str(group)
+        return self.curves[key].copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.table.reset_index()
+        return _clean({"conf_level": self.conf_level, "group": self.group,
+                       "summary": t.to_dict(orient="records"), "details": dict(self.details)})
+
+    def plot(self, ax=None, *, palette: Mapping[str, str] | Sequence[str] | None = None,
+             at_risk_times: Sequence[float] | None = None):
+        """Step curves with censoring ticks and a number-at-risk table under the axis."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4.5))
+        keys = list(self.curves)
+        if isinstance(palette, Mapping):
+            colours = {k: palette.get(k, _PALETTE[i % 6]) for i, k in enumerate(keys)}
+        else:
+            pal = list(palette) if palette is not None else list(_PALETTE)
+            colours = {k: pal[i % len(pal)] for i, k in enumerate(keys)}
+        tmax = max(float(np.max(v)) for v in self.durations.values())
+        for k in keys:
+            c = self.curves[k]
+            t = np.r_[0.0, c["time"].to_numpy(), tmax]
+            s = np.r_[1.0, c["survival"].to_numpy(), c["survival"].to_numpy()[-1] if len(c) else 1.0]
+            ax.step(t, s, where="post", color=colours[k], label=k)
+            cens = np.asarray(self.censored[k], dtype=float)
+            if len(cens):
+                idx = np.searchsorted(t, cens, side="right") - 1
+                ax.plot(cens, s[idx], "|", color=colours[k], ms=8, mew=1.2)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("time")
+        ax.set_ylabel("share not yet at milestone")
+        if len(keys) > 1:
+            ax.legend(frameon=False)
+        ticks = list(at_risk_times) if at_risk_times is not None else list(np.linspace(0, tmax, 5))
+        rows = [[int(np.sum(self.durations[k] >= x)) for x in ticks] for k in keys]
+        tab = ax.table(cellText=rows, rowLabels=[f"{k} at risk" for k in keys],
+                       colLabels=[f"{x:.3g}" for x in ticks], loc="bottom", bbox=[0, -0.42, 1, 0.24])
+        tab.set_fontsize(8)
+        ax.figure.subplots_adjust(bottom=0.3)
+        return ax
+
+
+def _median_r(times: np.ndarray, surv: np.ndarray) -> float:
+    """First time the curve is <= 0.5; midpoint when it sits exactly at 0.5 (R's rule)."""
+    ii = np.flatnonzero(surv <= 0.5 + 1e-12)
+    if len(ii) == 0:
+        return math.nan
+    j = ii[0]
+    if abs(surv[j] - 0.5) < 1e-12 and j + 1 < len(times):
+        return float((times[j] + times[j + 1]) / 2)
+    return float(times[j])
+
+
+def km(df: pd.DataFrame, *, duration: str, event: str, group: str | None = None,
+       conf_level: float = 0.95) -> KMResult:
+    """Kaplan–Meier estimate of S(t) = P(not at milestone by t), per group.
+
+    Assumes censoring independent of time-to-milestone within each group. Medians follow R's
+    ``survfit`` (log-transformed Greenwood CI, ``statsmodels`` ``quantile_ci(method="log")``).
+
+    Example:
+        >>> import pandas as pd
+        >>> d = pd.DataFrame({"days": [30, 45, 60, 90, 20, 50], "done": [1, 1, 0, 1, 1, 1],
+        ...                   "arm": ["pilot"] * 3 + ["control"] * 3})
+        >>> km(d, duration="days", event="done", group="arm").summary()["median"].tolist()
+        [50.0, 45.0]
+    """
+    level = check_level(conf_level)
+    d = _prepare(df, duration, event, [group] if group else [])
+    if group is None:
+        pieces = [("all", d)]
+    else:
+        col = d[group]
+        order = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) else sorted(col.unique())
+        pieces = [(str(g), d[col == g]) for g in order if (col == g).any()]
+    rows, curves, cens, durs = [], {}, {}, {}
+    for name, sub in pieces:
+        t = sub[duration].to_numpy(float)
+        e = sub[event].to_numpy(int)
+        durs[name], cens[name] = t, t[e == 0]
+        if e.sum() == 0:
+            curves[name] = pd.DataFrame(columns=["time", "n_risk", "n_events", "survival",
+                                                 "std_error", "ci_low", "ci_high"])
+            rows.append((name, len(t), 0, math.nan, math.nan, math.nan, False))
+            continue
+        sf = SurvfuncRight(t, e)
+        s, se = sf.surv_prob, sf.surv_prob_se
+        z = stats.norm.ppf(0.5 + level / 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            half = z * se / s
+            lo, hi = np.clip(s * np.exp(-half), 0, 1), np.clip(s * np.exp(half), 0, 1)
+        curves[name] = pd.DataFrame({"time": sf.surv_times, "n_risk": sf.n_risk, "n_events": sf.n_events,
+                                     "survival": s, "std_error": se, "ci_low": lo, "ci_high": hi})
+        med = _median_r(sf.surv_times, s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lcl, ucl = sf.quantile_ci(0.5, alpha=1 - level, method="log")
+        lcl = float(lcl) if np.isfinite(lcl) else math.nan
+        ucl = float(ucl) if np.isfinite(ucl) else math.nan
+        rows.append((name, len(t), int(e.sum()), med, lcl, ucl, bool(np.isfinite(med))))
+    table = pd.DataFrame(rows, columns=["group", "n", "events", "median", "median_ci_low",
+                                        "median_ci_high", "median_reached"]).set_index("group")
+    return KMResult(table, curves, cens, durs, level, group,
+                    {"ci": "log-transformed Greenwood (R survfit conf.type='log')"})
+
+
+# --------------------------------------------------------------------------- Cox
+@dataclass(frozen=True)
+class CoxResult:
+    """Cox proportional-hazards fit. ``summary()`` intervals are on the hazard-ratio scale."""
+
+    params: pd.Series
+    cov: pd.DataFrame
+    n_obs: int
+    n_events: int
+    conf_level: float
+    ties: str
+    cluster: str | None
+    n_clusters: int | None
+    loglik: float
+    ph_table: pd.DataFrame
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "details", _freeze(self.details))
+
+    @property
+    def std_errors(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index)
+
+    def summary(self) -> pd.DataFrame:
+        """coef (log HR), std_error, hazard_ratio, ci_low/ci_high (HR scale), p_value (Wald z)."""
+        se = self.std_errors
+        z = stats.norm.ppf(0.5 + self.conf_level / 2)
+        out = pd.DataFrame({"coef": self.params, "std_error": se, "hazard_ratio": np.exp(self.params),
+                            "ci_low": np.exp(self.params - z * se), "ci_high": np.exp(self.params + z * se),
+                            "p_value": 2 * stats.norm.sf(np.abs(self.params / se))})
+        out.index.name = "term"
+        return out
+
+    def ph_test(self) -> pd.DataFrame:
+        """Grambsch–Therneau test of proportional hazards: scaled Schoenfeld residuals against
+        the rank of event time; chi-square (1 df) per term and a global row (p df). Small p
+        suggests the hazard ratio changes over time. Matches lifelines
+        ``proportional_hazard_test(time_transform="rank")`` per term when event times are untied
+        (tied event times get their average rank here)."""
+        return self.ph_table.copy()
+
+    def effect(self, term: str) -> EffectResult:
+        """One term as an :class:`EffectResult` on the hazard-ratio scale."""
+        row = self.summary().loc[term]
+        return EffectResult(float(row.hazard_ratio), float(row.std_error), float(row.ci_low),
+                            float(row.ci_high), float(row.p_value), self.details["method"], self.n_obs,
+                            self.conf_level, term, {"scale": "hazard ratio; std_error is of log HR"})
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean({"summary": self.summary().reset_index().to_dict(orient="records"),
+                       "ph_test": self.ph_table.reset_index().to_dict(orient="records"),
+                       "n_obs": self.n_obs, "n_events": self.n_events, "ties": self.ties,
+                       "cluster": self.cluster, "n_clusters": self.n_clusters, "loglik": self.loglik,
+                       "conf_level": self.conf_level, "details": dict(self.details)})
+
+
+def _efron_residuals(t: np.ndarray, e: np.ndarray, x: np.ndarray, beta: np.ndarray):
+    """Efron-tie Schoenfeld residuals (rows of events) and score residuals (all rows)."""
+    n, p = x.shape
+    r = np.exp(x @ beta)
+    utimes = np.unique(t[e == 1])
+    sch = np.zeros((n, p))
+    score = np.zeros((n, p))
+    cum_a, cum_b = np.zeros(len(utimes)), np.zeros((len(utimes), p))
+    for j, tj in enumerate(utimes):
+        risk = t >= tj
+        dead = risk & (t == tj) & (e == 1)
+        dcount = int(dead.sum())
+        s0, s1 = r[risk].sum(), (r[risk, None] * x[risk]).sum(0)
+        d0, d1 = r[dead].sum(), (r[dead, None] * x[dead]).sum(0)
+        k = np.arange(dcount) / dcount
+        den = s0 - k * d0
+        xbar = (s1[None, :] - k[:, None] * d1[None, :]) / den[:, None]
+        h = 1.0 / den
+        a, b = h.sum(), (h[:, None] * xbar).sum(0)
+        a2, b2 = ((1 - k) * h).sum(), (((1 - k) * h)[:, None] * xbar).sum(0)
+        mean_xbar = xbar.mean(0)
+        sch[dead] = x[dead] - mean_xbar
+        cum_a[j], cum_b[j] = a, b
+        # deaths: dN part, and their down-weighted share of the compensator at this time
+        score[dead] += (x[dead] - mean_xbar) + r[dead, None] * ((a - a2) * x[dead] - (b - b2))
+    ca, cb = np.cumsum(cum_a), np.cumsum(cum_b, axis=0)
+    idx = np.searchsorted(utimes, t, side="right") - 1
+    ok = idx >= 0
+    score[ok] -= r[ok, None] * (ca[idx[ok], None] * x[ok] - cb[idx[ok]])
+    return sch[e == 1], score
+
+
+def cox(df: pd.DataFrame, *, duration: str, event: str, covariates: Sequence[str],
+        ties: Ties = "efron", cluster: str | None = None, conf_level: float = 0.95) -> CoxResult:
+    """Cox proportional-hazards regression (statsmodels ``PHReg``), log hazard ratios per term.
+
+    Assumes hazards proportional over time (see ``ph_test()``) and independent censoring.
+    Categorical covariates are dummy-coded against their first level (``column[T.level]``).
+    ``cluster`` gives the Lin–Wei robust sandwich by cluster from Efron (or Breslow) score
+    residuals, as R ``coxph(..., cluster=)``/lifelines ``robust=True`` (no small-sample factor,
+    so with few clusters it is too narrow).
+
+    Example:
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> pilot = rng.integers(0, 2, 300)
+        >>> t = rng.exponential(60 / 1.5**pilot)  # pilot hazard 1.5 times control
+        >>> d = pd.DataFrame({"days": t, "done": 1, "pilot": pilot})
+        >>> hr = cox(d, duration="days", event="done", covariates=["pilot"]).summary().loc["pilot", "hazard_ratio"]
+        >>> bool(1.1 < hr < 2.0)
+        True
+    """
+    check_option("ties", ties, Ties)
+    level = check_level(conf_level)
+    d = _prepare(df, duration, event, [*covariates, *([cluster] if cluster else [])])
+    X, refs = _design(d, covariates)
+    t, e, x = d[duration].to_numpy(float), d[event].to_numpy(int), X.to_numpy(float)
+    fit = PHReg(t, x, status=e, ties=ties).fit(tol=1e-12, maxiter=200)
+    beta = np.asarray(fit.params)
+    naive = np.asarray(fit.cov_params())
+    sch, score = _efron_residuals(t, e, x, beta) if ties == "efron" else (None, None)
+    if ties == "breslow":
+        sch = np.asarray(fit.schoenfeld_residuals)[e == 1]
+        score = np.asarray(fit.score_residuals)
+    n_cl = None
+    cov = naive
+    if cluster is not None:
+        g = pd.factorize(d[cluster])[0]
+        n_cl = int(g.max() + 1)
+        u = np.zeros((n_cl, x.shape[1]))
+        np.add.at(u, g, score)
+        cov = naive @ (u.T @ u) @ naive
+    # Grambsch–Therneau with rank(time) (average rank for ties)
+    ndead = int(e.sum())
+    tt = stats.rankdata(t[e == 1])
+    tt = tt - tt.mean()
+    proj = tt @ sch @ naive * ndead  # = sum_k tt_k * scaled residual_k
+    per = proj**2 / (ndead * np.diag(naive) * (tt**2).sum())
+    glob = float(proj @ np.linalg.solve(naive, proj) / (ndead * (tt**2).sum()))
+    p = x.shape[1]
+    ph = pd.DataFrame({"chi2": np.r_[per, glob], "df": np.r_[np.ones(p), p].astype(int),
+                       "p_value": stats.chi2.sf(np.r_[per, glob], np.r_[np.ones(p), p])},
+                      index=pd.Index([*X.columns, "GLOBAL"], name="term"))
+    names = list(X.columns)
+    inference = (f"cluster-robust sandwich by {cluster!r} ({n_cl} clusters)" if cluster
+                 else "model-based (inverse information) standard errors")
+    method = f"Cox proportional hazards, {ties.capitalize()} ties, {inference}"
+    return CoxResult(pd.Series(beta, index=names), pd.DataFrame(cov, index=names, columns=names),
+                     len(d), ndead, level, ties, cluster, n_cl, float(fit.llf), ph,
+                     {"method": method, "reference_levels": refs, "scale": "summary ci on hazard-ratio scale"})
+
+
+# --------------------------------------------------------------------------- time ratio (AFT)
+def _aft_terms(theta: np.ndarray, x: np.ndarray, logt: np.ndarray, e: np.ndarray, dist: str):
+    """Per-row log-likelihood, dl/dz and d2l/dz2 for log T = x b + sigma * eps."""
+    b, logs = theta[:-1], theta[-1]
+    s = math.exp(logs)
+    z = (logt - x @ b) / s
+    if dist == "lognormal":
+        logsf = stats.norm.logsf(z)
+        lam = np.exp(stats.norm.logpdf(z) - logsf)  # inverse Mills ratio
+        ll = np.where(e == 1, stats.norm.logpdf(z) - logs, logsf)
+        g = np.where(e == 1, -z, -lam)
+        h = np.where(e == 1, -1.0, -lam * (lam - z))
+    else:  # weibull: eps is the standard minimum extreme-value law
+        ez = np.exp(np.minimum(z, 700))
+        ll = np.where(e == 1, z - ez - logs, -ez)
+        g = np.where(e == 1, 1 - ez, -ez)
+        h = -ez
+    return ll, g, h, z, s
+
+
+def _aft_scores(theta, x, logt, e, dist):
+    _, g, _, z, s = _aft_terms(theta, x, logt, e, dist)
+    return np.column_stack([-(g / s)[:, None] * x, -g * z - e])
+
+
+def _aft_hessian(theta, x, logt, e, dist):
+    _, g, h, z, s = _aft_terms(theta, x, logt, e, dist)
+    p = x.shape[1]
+    hess = np.empty((p + 1, p + 1))
+    hess[:p, :p] = (x * (h / s**2)[:, None]).T @ x
+    hess[:p, p] = hess[p, :p] = ((h * z + g) / s) @ x
+    hess[p, p] = np.sum(h * z**2 + g * z)
+    return hess
+
+
+def _fit_aft(x, logt, e, dist):
+    b0 = np.linalg.lstsq(x, logt, rcond=None)[0]
+    start = np.r_[b0, math.log(max(np.std(logt - x @ b0), 0.1))]
+    res = optimize.minimize(
+        lambda th: -_aft_terms(th, x, logt, e, dist)[0].sum(), start,
+        jac=lambda th: -_aft_scores(th, x, logt, e, dist).sum(0),
+        hess=lambda th: -_aft_hessian(th, x, logt, e, dist), method="trust-exact",
+        options={"gtol": 1e-8, "maxiter": 500})
+    theta = res.x
+    for _ in range(5):  # Newton polish; converged when the Newton step is negligible
+        step = np.linalg.solve(_aft_hessian(theta, x, logt, e, dist), _aft_scores(theta, x, logt, e, dist).sum(0))
+        theta = theta - step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    if not np.all(np.isfinite(theta)) or np.max(np.abs(step)) > 1e-6:
+        raise RuntimeError(f"AFT maximum likelihood did not converge: {res.message}")
+    return theta, float(_aft_terms(theta, x, logt, e, dist)[0].sum())
+
+
+def time_ratio(df: pd.DataFrame, *, duration: str, event: str, group: str,
+               covariates: Sequence[str] = (), method: TimeRatioMethod = "lognormal",
+               cluster: str | None = None, treated_value: Any = None,
+               conf_level: float = 0.95) -> EffectResult:
+    """Time ratio (treated / control) of time-to-milestone from an accelerated-failure-time model.
+
+    Estimand: exp(b) in log T = b * treated + covariates + sigma * eps, i.e. every quantile of
+    time-to-milestone is multiplied by the ratio (0.80 = reached 20% sooner). Fitted by maximum
+    likelihood on the right-censored likelihood; assumes a constant time ratio and censoring
+    independent of time given the covariates. ``method="lognormal"`` (default) was chosen by the
+    Monte Carlo in ``benchmarks/coverage_survival.py`` (team frailty, ~25% censored by a 90-day
+    onboarding window and the study end; truth log-normal, Weibull, gamma or log-logistic): its
+    bias stayed within 0.01 on the log scale for every truth and its team-clustered intervals
+    covered 95-96% with 20 of 60 pilot teams, whereas the Weibull model was biased by up to
+    +0.03 (coverage 0.90 for log-normal/log-logistic truth) and ratio-of-KM-medians with a team
+    bootstrap covered only 72-90% with 2-4 pilot teams.
+
+    ``group`` marks treated rows: booleans (True), 0/1 (1), or any values with ``treated_value=``.
+    Without ``cluster`` the SEs are model-based (inverse observed information) with normal
+    quantiles; they ignore team-level correlation. With ``cluster`` (e.g. team) a sandwich
+    by cluster is used: when treatment is constant within clusters, each arm's cluster sum of
+    squares gets the factor G_a/(G_a - 1) and the interval is a t with min(G_treated,
+    G_control) - 1 df (Hsu's conservative Behrens–Fisher rule; Welch–Satterthwaite df, kept in
+    ``details["welch_df"]``, covered only ~90% with 2 treated teams in the Monte Carlo). With 2
+    treated teams that means t(1): honest but very wide. Otherwise CR1 (G/(G-1)) with t(G-1).
+    ``std_error`` is of the log time ratio.
+
+    Example:
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> pilot = rng.integers(0, 2, 400)
+        >>> t = 60 * 0.8**pilot * rng.lognormal(0, 0.5, 400)
+        >>> d = pd.DataFrame({"days": np.minimum(t, 90), "done": (t <= 90).astype(int), "pilot": pilot})
+        >>> r = time_ratio(d, duration="days", event="done", group="pilot")
+        >>> 0.7 < r.estimate < 0.9
+        True
+    """
+    check_option("method", method, TimeRatioMethod)
+    level = check_level(conf_level)
+    d = _prepare(df, duration, event, [group, *covariates, *([cluster] if cluster else [])])
+    g = d[group]
+    if treated_value is not None:
+        treat = (g == treated_value).to_numpy(float)
+    elif g.dtype == bool or set(pd.unique(g)) <= {0, 1}:
+        treat = g.astype(float).to_numpy()
+    else:
+        raise ValueError(f"{group!r} is not boolean or 0/1: pass treated_value= to say which value is treated")
+    if treat.min() == treat.max():
+        raise ValueError("both treated and control rows are needed")
+    X, refs = _design(d, covariates)
+    names = ["(intercept)", "treated", *X.columns]
+    x = np.column_stack([np.ones(len(d)), treat, X.to_numpy(float)])
+    logt, e = np.log(d[duration].to_numpy(float)), d[event].to_numpy(int)
+    theta, llf = _fit_aft(x, logt, e, method)
+    bread = np.linalg.inv(-_aft_hessian(theta, x, logt, e, method))
+    details: dict[str, Any] = {"log_time_ratio": float(theta[1]), "scale_sigma": math.exp(theta[-1]),
+                               "std_error_scale": "std_error is of the log time ratio",
+                               "n_events": int(e.sum()), "loglik": llf, "model": method,
+                               "reference_levels": refs,
+                               "coefficients": dict(zip(names, map(float, theta[:-1]), strict=True))}
+    if cluster is None:
+        se = math.sqrt(bread[1, 1])
+        crit, pval = stats.norm.ppf(0.5 + level / 2), 2 * stats.norm.sf(abs(theta[1] / se))
+        inference, df_t = "model-based standard errors, normal interval", math.inf
+    else:
+        cl = pd.factorize(d[cluster])[0]
+        n_cl = int(cl.max() + 1)
+        infl = _aft_scores(theta, x, logt, e, method) @ bread  # influence rows
+        a = np.zeros(n_cl)
+        np.add.at(a, cl, infl[:, 1])
+        arm = np.zeros(n_cl)
+        np.add.at(arm, cl, treat)
+        size = np.bincount(cl)
+        const = np.all((arm == 0) | (arm == size))
+        if const:
+            arm_t = arm > 0
+            g1, g0 = int(arm_t.sum()), int((~arm_t).sum())
+            if min(g1, g0) < 2:
+                raise ValueError("cluster inference needs at least 2 treated and 2 control clusters")
+            v1 = g1 / (g1 - 1) * np.sum(a[arm_t] ** 2)
+            v0 = g0 / (g0 - 1) * np.sum(a[~arm_t] ** 2)
+            var = v1 + v0
+            welch = var**2 / (v1**2 / (g1 - 1) + v0**2 / (g0 - 1))
+            df_t = min(g1, g0) - 1
+            inference = (f"cluster sandwich by {cluster!r} ({g1} treated, {g0} control clusters), "
+                         f"per-arm small-sample factor, t interval with min(G1, G0) - 1 = {df_t} df")
+            details.update(n_treated_clusters=g1, n_control_clusters=g0, welch_df=float(welch))
+        else:
+            var = n_cl / (n_cl - 1) * np.sum(a**2)
+            df_t = n_cl - 1
+            inference = f"cluster sandwich by {cluster!r} ({n_cl} clusters, CR1), t({df_t}) interval"
+        se = math.sqrt(var)
+        crit = stats.t.ppf(0.5 + level / 2, df_t)
+        pval = 2 * stats.t.sf(abs(theta[1] / se), df_t)
+        details.update(n_clusters=n_cl, df=float(df_t))
+    label = "log-normal" if method == "lognormal" else "Weibull"
+    return EffectResult(
+        estimate=math.exp(theta[1]), std_error=se, ci_low=math.exp(theta[1] - crit * se),
+        ci_high=math.exp(theta[1] + crit * se), p_value=float(pval),
+        method=f"{label} accelerated failure time model (censored maximum likelihood); {inference}",
+        n_obs=len(d), conf_level=level, term="time_ratio", details=details)
