@@ -61,6 +61,57 @@ pr.present.summary(analysis)
 pr.present.scorecard(analysis)
 
 # %% [markdown]
+# ## Did the program make bugs get fixed faster, and new hires competent sooner?
+
+# %%
+pr.present.effects(analysis)
+
+# %% [markdown]
+# ### Did bug turnaround change when each team started, and not before?
+
+# %%
+pr.present.event_study(analysis)
+
+# %% [markdown]
+# ### How fast do new hires become competent, pilot versus control?
+
+# %%
+pr.present.onboarding_chart(analysis)
+
+# %%
+pr.present.onboarding_medians(analysis)
+
+# %% [markdown]
+# ### Were pilot and control teams alike before the pilot?
+
+# %%
+pr.present.balance(analysis)
+
+# %% [markdown]
+# ### How large an effect could this pilot detect at all?
+
+# %%
+pr.present.mde(analysis)
+
+# %% [markdown]
+# ### Do teams that attend more improve more? (observational)
+
+# %%
+pr.present.dose_response(analysis)
+
+# %% [markdown]
+# ### Does the effect differ between groups declared in advance?
+
+# %%
+pr.present.subgroups(analysis)
+
+# %% [markdown]
+# ### Can the comparison be trusted? Design checks
+
+# %%
+pr.present.integrity(analysis)
+
+# %% [markdown]
 # ### How does each pilot team do since it started?
 
 # %%
@@ -73,18 +124,18 @@ pr.present.per_team(analysis)
 pr.present.formats(analysis)
 
 # %% [markdown]
-# ## How fast are bugs fixed, in pilot and control teams?
+# ## How fast were bugs fixed each month, in pilot and control teams?
 #
-# A description, not yet an effect estimate: the whole company's turnaround changes over time too.
+# A description, not an effect estimate: the whole company's turnaround changes over time too.
 
 # %%
 pr.present.turnaround_chart(analysis)
 
 # %% [markdown]
-# ## How fast do new hires become competent?
+# ## How were the numbers worked out?
 
 # %%
-pr.present.onboarding_chart(analysis)
+pr.present.methods(analysis)
 
 # %% [markdown]
 # ## Which data went in, and what was left out?

@@ -6,6 +6,7 @@ Coordinators: ``peereval report DATA --month YYYY-MM`` on the command line.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from peereval import effects, estimate
 from peereval.config import ProgramConfig, Targets
 from peereval.data.cohort import CohortData, load
 from peereval.errors import DataError, ParameterError, PeerevalError, Problem
@@ -27,5 +28,7 @@ __all__ = [
     "Targets",
     "__version__",
     "compute_kpis",
+    "effects",
+    "estimate",
     "load",
 ]

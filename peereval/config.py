@@ -34,6 +34,7 @@ class ProgramConfig:
     min_group_size: int = 5
     ticket_types: tuple[str, ...] = ("bug",)
     show_comments: bool = False
+    subgroups: tuple[str, ...] = ()  # people columns declared before looking, e.g. ("role",)
     targets: Targets = field(default_factory=Targets)
 
     def with_overrides(self, **overrides: Any) -> ProgramConfig:
@@ -52,10 +53,12 @@ class ProgramConfig:
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["ticket_types"] = list(self.ticket_types)
+        out["subgroups"] = list(self.subgroups)
         return out
 
 
-_PROGRAM_KEYS = {"name", "competency_milestone", "min_group_size", "ticket_types", "show_comments"}
+_PROGRAM_KEYS = {"name", "competency_milestone", "min_group_size", "ticket_types", "show_comments", "subgroups"}
+SUBGROUP_COLUMNS = ("role",)
 
 
 def _check(cfg: ProgramConfig, file: str) -> list[Problem]:
@@ -117,6 +120,13 @@ def load_config(folder: str | Path) -> ProgramConfig:
     if "ticket_types" in kwargs:
         types = kwargs["ticket_types"]
         kwargs["ticket_types"] = tuple(str(t).strip().lower() for t in ([types] if isinstance(types, str) else types))
+    if "subgroups" in kwargs:
+        groups = kwargs["subgroups"]
+        kwargs["subgroups"] = tuple(str(g).strip().lower() for g in ([groups] if isinstance(groups, str) else groups))
+        unknown = [g for g in kwargs["subgroups"] if g not in SUBGROUP_COLUMNS]
+        if unknown:
+            raise DataError([Problem(CONFIG_FILE, f"subgroup column {unknown[0]!r} is not available",
+                                     f"use one of: {', '.join(SUBGROUP_COLUMNS)}", column="subgroups")])
     cfg = ProgramConfig(**kwargs, targets=Targets(**targets))
     problems = _check(cfg, CONFIG_FILE)
     if problems:

@@ -77,7 +77,7 @@ def test_rerun_gives_identical_results(sample_report, tmp_path):
         if doc is not None:
             doc.pop("run")
     assert second == third
-    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [MONTH]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [MONTH, "index.html"]
     assert not [p for p in out.iterdir() if p.name.startswith(f".{MONTH}")]  # no temp folders left
 
 

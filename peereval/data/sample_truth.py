@@ -95,6 +95,7 @@ name = "Peer learning pilot (sample)"
 competency_milestone = "competent"
 min_group_size = 5
 ticket_types = ["bug"]
+subgroups = ["role"]  # declared before looking: onboarding by role, Holm-adjusted
 
 [targets]
 participation_rate = 0.60

@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from peereval import effects as fx
+from peereval import heterogeneity as het
 from peereval.data.cohort import CohortData, load
 from peereval.describe import monthly_turnaround, onboarding_frame
 from peereval.errors import ParameterError
@@ -69,7 +71,19 @@ class MonthlyAnalysis:
     kpis: KPIResult
     turnaround: pd.DataFrame
     onboarding: pd.DataFrame
-    extras: dict[str, Any] = field(default_factory=dict)
+    bug: fx.BugTurnaround
+    onboarding_effect: fx.Onboarding
+    integrity: fx.Integrity
+    balance: Any = None
+    mde: dict[str, Any] = field(default_factory=dict)
+    dose: Any = None
+    subgroups: Any = None
+
+    @property
+    def typical_hours(self) -> float | None:
+        """Median hours to resolve a control-team bug over the last three months with data."""
+        t = self.turnaround[self.turnaround["cohort"] == "control"].dropna(subset=["median_hours"])
+        return float(t["median_hours"].tail(3).median()) if len(t) else None
 
     @property
     def month(self) -> str:
@@ -89,6 +103,10 @@ class MonthlyAnalysis:
             "kpis_cumulative": k["kpis_cumulative"],
             "targets": k["targets"],
             "sessions_by_format": k["sessions_by_format"],
+            "bug_turnaround": self.bug.to_dict(),
+            "onboarding": self.onboarding_effect.to_dict(),
+            "integrity": self.integrity.to_dict(),
+            "mde": {k: v.to_dict() for k, v in self.mde.items()},
             "data_quality": self.data.ledger.to_dict(),
             "tables_not_provided": list(self.data.missing_tables),
         }
@@ -113,10 +131,20 @@ def analyze(data_dir: str | Path, month: str, *, min_group_size: int | None = No
         bug_turnaround=bug_turnaround_target,
     )
     data = load(data_dir, cutoff=params.cutoff, strict=strict, config=config)
+    level = 1 - params.alpha
+    bug = fx.bug_turnaround(data, conf_level=level)
+    onb = fx.onboarding(data, conf_level=level)
     return MonthlyAnalysis(
         params=params,
         data=data,
         kpis=compute_kpis(data, month),
         turnaround=monthly_turnaround(data),
         onboarding=onboarding_frame(data),
+        bug=bug,
+        onboarding_effect=onb,
+        integrity=fx.integrity(data, bug, onb),
+        balance=fx.team_balance(data),
+        mde=fx.design_mde(data, bug, onb, alpha=params.alpha),
+        dose=het.dose_response(data, conf_level=level),
+        subgroups=het.subgroups(data, data.config.subgroups, conf_level=level) if data.config.subgroups else None,
     )

@@ -72,3 +72,69 @@ def onboarding_curves(frame: pd.DataFrame, min_group: int) -> tuple[plt.Figure, 
         ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     return fig, suppressed
+
+
+def effects_forest(rows: list[dict], targets: dict[str, float]) -> plt.Figure:
+    """Effects as "% faster" with intervals; hollow markers for checks and the naive comparison.
+
+    ``rows``: label, faster, lo, hi (NaN when none), kind in {"estimate", "check", "naive"},
+    outcome in {"bug", "onboarding"}.
+    """
+    _style()
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.4))
+    y = np.arange(len(rows))[::-1]
+    for yi, r in zip(y, rows, strict=True):
+        color = COLORS["pilot"] if r["kind"] == "estimate" else "#555555"
+        face = color if r["kind"] == "estimate" else "white"
+        if np.isfinite(r["lo"]) and np.isfinite(r["hi"]):
+            ax.plot([r["lo"] * 100, r["hi"] * 100], [yi, yi], color=color, lw=2.2)
+        if np.isfinite(r["faster"]):
+            ax.plot([r["faster"] * 100], [yi], "o", ms=8, mfc=face, mec=color, mew=1.5)
+    ax.axvline(0, color="#333333", lw=1)
+    for name, value in targets.items():
+        ax.axvline(value * 100, color=COLORS["control"], lw=1, ls="--")
+        ax.text(value * 100, len(rows) - 0.45, f" target: {name}", color=COLORS["control"], fontsize=8)
+    ax.set_yticks(y, [r["label"] for r in rows])
+    ax.set_xlabel("% faster with the program (bars: 95% intervals)")
+    ax.set_title("Estimated effects of the program")
+    ax.set_ylim(-0.7, len(rows) - 0.2)
+    fig.tight_layout()
+    return fig
+
+
+def event_study_chart(result) -> plt.Figure:
+    """Effect on bug resolution time by months since the team's start, as % change."""
+    _style()
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    t = result.summary().dropna(subset=["estimate"])
+    k = t.index.to_numpy(dtype=float)
+    est = np.expm1(t["estimate"].to_numpy()) * 100
+    lo = np.expm1(t["ci_low"].to_numpy()) * 100
+    hi = np.expm1(t["ci_high"].to_numpy()) * 100
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    ax.errorbar(k[ok], est[ok], yerr=[est[ok] - lo[ok], hi[ok] - est[ok]], fmt="o", color=COLORS["pilot"],
+                capsize=3, label="pilot teams vs control (95% interval)")
+    ax.plot([result.reference], [0], "o", mfc="white", mec=COLORS["pilot"], label="reference month (set to 0)")
+    ax.axhline(0, color="#333333", lw=0.8)
+    ax.axvline(result.reference + 0.5, color="#999999", lw=0.8, ls=":")
+    ax.set_title("Change in bug resolution time, by months since the team's pilot start")
+    ax.set_xlabel("months since the pilot started (negative = before)")
+    ax.set_ylabel("% change in resolution time")
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def km_chart(result, min_group: int) -> plt.Figure:
+    """Kaplan–Meier curves with at-risk counts, pilot and control in their report colours."""
+    _style()
+    fig, ax = plt.subplots(figsize=(8, 5.2))
+    result.plot(ax=ax, palette=COLORS)
+    ax.set_title("New hires not yet competent, by days since hire (ticks: not yet competent at the cutoff)")
+    ax.set_xlabel("days since hire", labelpad=2)
+    ax.set_ylabel("share not yet competent")
+    ax.axhline(0.5, color="#555555", lw=0.8, ls="--")
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, [LABELS.get(lbl, lbl) for lbl in labels], loc="upper right", fontsize=8)
+    fig.subplots_adjust(bottom=0.36, top=0.92)
+    return fig

@@ -83,10 +83,67 @@ def _status_badge(status: str) -> str:
 
 
 def summary(a: MonthlyAnalysis) -> Html:
-    """The plain-language opening: one sentence per KPI against its target."""
-    items = "".join(f"<li>{esc(s)}</li>" for s in wording.kpi_sentences(a.kpis, a.data.config.targets))
+    """The plain-language opening: one sentence per outcome, then each KPI against its target."""
+    r = a.results()
+    outcomes = [wording.bug_sentence(r["bug_turnaround"], a.typical_hours) if a.data.provided("tickets")
+                else "Bug turnaround: not provided (no tickets table).",
+                wording.onboarding_sentence(r["onboarding"], a.data.config.targets.onboarding_speedup)
+                if a.data.provided("milestones") else "Onboarding: not provided (no milestones table)."]
+    items = "".join(f"<li><strong>{esc(s)}</strong></li>" for s in outcomes)
+    items += "".join(f"<li>{esc(s)}</li>" for s in wording.kpi_sentences(a.kpis, a.data.config.targets))
     intro = esc(wording.opening(a))
     return Html(f'<div class="pe-summary"><p>{intro}</p><ul>{items}</ul></div>')
+
+
+def _faster_row(label: str, faster: float, lo: float, hi: float, kind: str) -> dict:
+    nan = float("nan")
+    return {"label": label, "faster": nan if faster is None else faster, "lo": nan if lo is None else lo,
+            "hi": nan if hi is None else hi, "kind": kind}
+
+
+def effects(a: MonthlyAnalysis) -> Html:
+    """Effect estimates with intervals: a forest chart plus the table behind it."""
+    b, o = a.bug, a.onboarding_effect
+    rows = []
+    if b.effect is not None:
+        rows.append(_faster_row("Bug turnaround", -b.change, -b.ci_high, -b.ci_low, "estimate"))
+        if b.staggered is not None:
+            s = b.staggered
+            rows.append(_faster_row("  check: staggered-start estimate", -np.expm1(s.estimate),
+                                    -np.expm1(s.ci_high), -np.expm1(s.ci_low), "check"))
+        rows.append(_faster_row("  naive before/after (biased)", -b.naive_change, None, None, "naive"))
+    if o.ratio is not None and o.n_pilot >= a.kpis.min_group_size:
+        rows.append(_faster_row("Onboarding speed", o.speedup, o.ci_low, o.ci_high, "estimate"))
+    if not rows:
+        return Html("<p>No effect can be estimated yet (see the checks below).</p>")
+    targets = {"onboarding": a.data.config.targets.onboarding_speedup}
+    if a.data.config.targets.bug_turnaround is not None:
+        targets["bugs"] = -a.data.config.targets.bug_turnaround
+    fig = charts.effects_forest(rows, targets)
+    table_rows = []
+    for r in rows:
+        ci = "—" if np.isnan(r["lo"]) else f"{r['lo']:.0%} to {r['hi']:.0%}"
+        table_rows.append([esc(r["label"].strip()), esc("—" if np.isnan(r["faster"]) else f"{r['faster']:.0%}"),
+                           esc(ci)])
+    notes = ["Positive = faster with the program. The naive before/after compares pilot teams with themselves "
+             "before their start and ignores company-wide change; it is shown only to explain why the "
+             "controlled estimate differs."]
+    return Html(figure(fig, "Forest chart of the estimated effects in percent faster, with 95% intervals and "
+                            "the onboarding target as a dashed line.").markup
+                + _table(["estimate", "% faster", "95% interval"], table_rows, notes=notes).markup)
+
+
+def event_study(a: MonthlyAnalysis) -> Html:
+    ev = a.bug.events
+    if ev is None:
+        return Html("<p>Not enough months before and after the pilot starts for this chart yet.</p>")
+    p = ev.pretrend_test.p_value
+    verdict = ("no sign that pilot teams were already diverging before they started"
+               if p >= 0.10 else "pilot teams were already diverging before they started: read the effect with care")
+    return Html(figure(charts.event_study_chart(ev), "Chart of the change in bug resolution time in each month "
+                       "before and after the pilot start, with 95% intervals.").markup
+                + f'<p class="pe-note">Test of the months before the start (p = {p:.2f}): {esc(verdict)}.</p>')
+
 
 
 def scorecard(a: MonthlyAnalysis) -> Html:
@@ -152,7 +209,13 @@ def turnaround_chart(a: MonthlyAnalysis) -> Html:
 def onboarding_chart(a: MonthlyAnalysis) -> Html:
     if not a.data.provided("milestones"):
         return Html("<p>Not provided: no milestones table in the data folder.</p>")
-    fig, hidden = charts.onboarding_curves(a.onboarding, a.kpis.min_group_size)
+    frame = a.onboarding[a.onboarding["group"].isin(["pilot", "control"])]
+    km_result = a.onboarding_effect.km
+    small = min(a.onboarding_effect.n_pilot, a.onboarding_effect.n_control) < a.kpis.min_group_size
+    if km_result is not None and not small:
+        fig, hidden = charts.km_chart(km_result, a.kpis.min_group_size), []
+    else:
+        fig, hidden = charts.onboarding_curves(frame, a.kpis.min_group_size)
     tenured = a.onboarding.attrs.get("tenured_staff", 0)
     note = (f'<p class="pe-note">{tenured:,} people hired before the data window are tenured staff and are '
             "not part of this comparison.</p>") if tenured else ""
@@ -188,3 +251,107 @@ def provenance(a: MonthlyAnalysis, run: dict[str, Any] | None = None) -> Html:
     if run:
         items.update({k: str(v) for k, v in run.items()})
     return _table(["", ""], [[esc(k), f"<code>{esc(v)}</code>"] for k, v in items.items()])
+
+
+def onboarding_medians(a: MonthlyAnalysis) -> Html:
+    o = a.onboarding_effect
+    rows = []
+    for group, n, med in (("pilot", o.n_pilot, o.median_days_pilot), ("control", o.n_control, o.median_days_control)):
+        if n < a.kpis.min_group_size:
+            rows.append([esc(charts.LABELS[group]), SUPPRESSED + "¹", SUPPRESSED + "¹"])
+        else:
+            rows.append([esc(charts.LABELS[group]), f"{n:,}", "not reached yet" if np.isnan(med) else f"{med:.0f} days"])
+    return _table(["new hires", "number", "median days to competency (Kaplan–Meier)"], rows,
+                  notes=[f"¹ suppressed: fewer than {a.kpis.min_group_size} hires."])
+
+
+def balance(a: MonthlyAnalysis) -> Html:
+    if a.balance is None:
+        return Html("<p>Balance cannot be checked yet (no started pilot or no control teams).</p>")
+    cohort_people = a.data.people["team"].map(a.data.teams.set_index("team")["cohort"]).value_counts()
+    if min(cohort_people.get("pilot", 0), cohort_people.get("control", 0)) < a.kpis.min_group_size:
+        return Html(f"<p>{SUPPRESSED}: pilot or control teams have fewer than {a.kpis.min_group_size} people "
+                    "in all.</p>")
+    rows = []
+    for r in a.balance.summary().itertuples():
+        rows.append([esc(r.covariate), f"{r.mean_treated:.2f}", f"{r.mean_control:.2f}", f"{r.smd:+.2f}",
+                     "differs" if r.flag else "similar"])
+    return _table(["before the first start, per team", "pilot teams", "control teams", "standardized difference",
+                   ""], rows, notes=["Differences above 0.1 in absolute value are flagged. Team and month "
+                                     "fixed effects absorb stable differences; they cannot absorb differences "
+                                     "in trends."])
+
+
+def mde(a: MonthlyAnalysis) -> Html:
+    rows = []
+    m = a.mde
+    if "bug_turnaround" in m:
+        rows.append(["Bug turnaround", f"{-m['bug_turnaround'].mde:.0%} faster"])
+    if "onboarding" in m:
+        rows.append(["Onboarding", f"{1 - m['onboarding'].mde:.0%} faster"])
+    if not rows:
+        return Html("<p>Not enough data yet to compute the smallest detectable effect.</p>")
+    return _table(["outcome", "smallest effect this design detects 80% of the time"], rows,
+                  notes=["Computed from this pilot's numbers of teams, months, tickets and hires and the "
+                         "variability seen in the data. An effect smaller than this may well exist but would "
+                         "usually be reported as 'no detectable change yet'."])
+
+
+def integrity(a: MonthlyAnalysis) -> Html:
+    rows = [[esc(r.check), _status_badge("met" if r.verdict == "ok" else "not met").replace(">met<", ">ok<")
+             .replace(">not met<", f">{esc(r.verdict)}<"), esc(r.threshold), esc(r.detail)]
+            for r in a.integrity.checks.itertuples()]
+    return _table(["check", "verdict", "alert when", "what we found"], rows)
+
+
+def methods(a: MonthlyAnalysis) -> Html:
+    b, o = a.bug, a.onboarding_effect
+    parts = [
+        "<p><strong>Bug turnaround.</strong> We compare how resolution time changed in pilot teams after "
+        "their start with how it changed in control teams over the same months (difference-in-differences, "
+        "with each team's usual speed and each month's company-wide level taken out, and bug priority "
+        f"accounted for). Only bugs reported at least {b.window_days} days before the cutoff are used, so "
+        f"every bug had the same time to be fixed; bugs still open after {b.window_days} days count as "
+        f"{b.window_days} days. {esc(b.effect.method if b.effect else (b.refused or ''))}</p>",
+        "<p><strong>Onboarding.</strong> For each new hire we count days from hire to the competency "
+        "milestone. Hires not yet competent at the cutoff are kept and counted as 'at least this long' "
+        "(censored), not dropped. Pilot hires are people hired into a pilot team on or after its start. "
+        f"{esc(o.ratio.method if o.ratio else (o.refused or ''))}</p>",
+        "<p><strong>KPIs.</strong> Participation is attended ÷ invited over pilot sessions. Sessions per month "
+        "counts pilot sessions per active pilot team-month (a team is active from its start date; a part month "
+        "counts by its days). Reciprocity is the share of participants who also led a session. Satisfaction is "
+        "the mean survey score with a 95% interval that allows for people answering more than once.</p>",
+        "<p><strong>Caveats.</strong> " + esc(wording.design_caveat(int((a.data.teams['cohort'] == 'pilot').sum())))
+        + " The estimates assume that, without the program, pilot and control teams would have changed alike.</p>",
+    ]
+    return Html("".join(parts))
+
+
+def dose_response(a: MonthlyAnalysis) -> Html:
+    d = a.dose
+    if d is None:
+        return Html("<p>Not enough attendance and ticket data for this view yet.</p>")
+    rows = [[esc(r.dose), f"{-r.change:.0%}", f"{-r.ci_high:.0%} to {-r.ci_low:.0%}", f"{int(r.team_months)}"]
+            for r in d.table.itertuples()]
+    return _table(["sessions attended per person per month", "% faster bug turnaround", "95% interval",
+                   "pilot team-months"], rows,
+                  notes=["Observational: teams chose how much to attend, so busier or keener teams may differ in "
+                         "other ways. Read this as an association, not as the effect of attending more."])
+
+
+def subgroups(a: MonthlyAnalysis) -> Html:
+    s = a.subgroups
+    if s is None:
+        return Html("<p>No subgroups were declared in program.toml (for example <code>subgroups = "
+                    "[\"role\"]</code>), so none are shown: subgroups chosen after looking mislead.</p>")
+    rows = []
+    for r in s.table.itertuples():
+        if not r.shown:
+            rows.append([esc(f"{r.attribute}: {r.level}"), SUPPRESSED + "¹", "", ""])
+        else:
+            rows.append([esc(f"{r.attribute}: {r.level}"), f"{r.speedup:.0%}", f"{r.ci_low:.0%} to {r.ci_high:.0%}",
+                         f"{r.p_holm:.2f}"])
+    return _table(["subgroup (declared in advance)", "onboarding % faster", "95% interval", "Holm-adjusted p"],
+                  rows, notes=[f"¹ suppressed: fewer than {a.kpis.min_group_size} pilot or control hires, or fewer "
+                               "than 3 pilot hires competent yet.",
+                               "p-values are adjusted (Holm) for testing several subgroups at once."])

@@ -1,6 +1,13 @@
 """Plain-language sentences for leadership, chosen by rule from the numbers.
 
-All wording decisions live here so they can be tested (snapshot tests) and never drift into notebooks.
+All wording decisions live here so they can be tested (snapshot tests) and never drift into
+notebooks. Verdict words are picked from the interval, never from the point estimate alone:
+
+- ``clearly faster`` / ``clearly slower``: the whole interval is on one side of "no change";
+- ``probably faster`` / ``probably slower``: the interval crosses "no change" but p < 0.20;
+- ``no detectable change yet``: the interval crosses "no change" and is narrow enough to rule
+  out large effects (narrower than 50 percentage points);
+- ``too early to tell``: no estimate or no interval yet, or an interval that wide.
 """
 
 from __future__ import annotations
@@ -15,17 +22,104 @@ _NAMES = {
     "sessions_per_month": "Sessions per pilot team",
     "satisfaction": "Satisfaction",
 }
+PROBABLY_P = 0.20
+WIDE = 0.50
 
 
 def _pct(x: float) -> str:
     return f"{x:.0%}"
 
 
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def verdict(faster: float, lo: float, hi: float, p_value: float | None) -> str:
+    """Verdict words for an effect expressed as "share faster" (positive = faster) with its interval."""
+    if _missing(faster) or _missing(lo) or _missing(hi):
+        return "too early to tell"
+    if lo > 0:
+        return "clearly faster"
+    if hi < 0:
+        return "clearly slower"
+    if p_value is not None and not _missing(p_value) and p_value < PROBABLY_P:
+        return "probably faster" if faster > 0 else "probably slower"
+    if hi - lo > WIDE:
+        return "too early to tell"
+    return "no detectable change yet"
+
+
+def _faster_words(x: float) -> str:
+    return f"{abs(x):.0%} {'faster' if x >= 0 else 'slower'}"
+
+
+def _interval(lo: float, hi: float) -> str:
+    if _missing(lo) or _missing(hi):
+        return "no reliable interval can be given yet"
+    if (lo >= 0) == (hi >= 0):
+        a, b = sorted((abs(lo), abs(hi)))
+        return f"95% interval: {a:.0%} to {b:.0%} {'faster' if lo >= 0 else 'slower'}"
+    return f"95% interval: from {_faster_words(lo)} to {_faster_words(hi)}"
+
+
+def _uncertain(lo: float, hi: float) -> str:
+    if _missing(lo) or _missing(hi):
+        return "no reliable interval can be given yet"
+    return f"the 95% interval runs from {_faster_words(lo)} to {_faster_words(hi)}"
+
+
+def bug_sentence(bug: dict, typical_hours: float | None) -> str:
+    """One sentence on bug turnaround from ``results.json``'s ``bug_turnaround`` block."""
+    if bug.get("refused"):
+        return f"Bug turnaround: too early to tell — {bug['refused']}."
+    change, lo, hi = bug.get("change"), bug.get("ci_low"), bug.get("ci_high")
+    faster = None if _missing(change) else -change
+    f_lo = None if _missing(hi) else -hi
+    f_hi = None if _missing(lo) else -lo
+    words = verdict(faster, f_lo, f_hi, bug.get("p_value"))
+    hours = ""
+    if typical_hours and not _missing(faster):
+        delta = typical_hours * faster
+        hours = (f"; on a bug that typically takes {typical_hours:.0f} hours, that is about "
+                 f"{abs(delta):.0f} hour{'s' if round(abs(delta)) != 1 else ''} {'sooner' if delta >= 0 else 'later'}")
+    if words.startswith(("clearly", "probably")):
+        return (f"Bug turnaround — {words}: pilot teams resolve bugs {_faster_words(faster)} than they would "
+                f"have without the program ({_interval(f_lo, f_hi)}){hours}.")
+    return (f"Bug turnaround — {words}: the best estimate is that pilot teams resolve bugs "
+            f"{_faster_words(faster)}, but {_uncertain(f_lo, f_hi)}.")
+
+
+def onboarding_sentence(onb: dict, target: float | None) -> str:
+    """One sentence on onboarding from ``results.json``'s ``onboarding`` block."""
+    if onb.get("refused"):
+        return f"Onboarding: too early to tell — {onb['refused']}."
+    s, lo, hi = onb.get("speedup"), onb.get("ci_low"), onb.get("ci_high")
+    words = verdict(s, lo, hi, onb.get("p_value"))
+    days = ""
+    med = onb.get("median_days_control")
+    if med and not _missing(s):
+        days = (f"; control-team hires typically take {med:.0f} days, so that is about "
+                f"{abs(med * s):.0f} days {'sooner' if s >= 0 else 'later'}")
+    goal = ""
+    if target is not None and not _missing(lo):
+        if lo >= target:
+            goal = f" The {target:.0%} target is met."
+        elif hi < target:
+            goal = f" The {target:.0%} target is not met."
+        else:
+            goal = f" Whether the {target:.0%} target is met cannot be told yet."
+    if words.startswith(("clearly", "probably")):
+        return (f"Onboarding — {words}: new hires in pilot teams become competent {_faster_words(s)} "
+                f"({_interval(lo, hi)}){days}.{goal}")
+    return (f"Onboarding — {words}: the best estimate is that new hires in pilot teams become competent "
+            f"{_faster_words(s)}, but {_uncertain(lo, hi)}.{goal}")
+
+
 def kpi_sentence(kpi: str, value: float, target: float | None, status: str, n_people: int,
                  min_group: int) -> str:
     """One sentence about one KPI this month against its target."""
     name = _NAMES.get(kpi, kpi)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return f"{name}: no data this month yet."
     if n_people < min_group:
         return f"{name}: suppressed this month (fewer than {min_group} people took part)."
@@ -42,8 +136,8 @@ def kpi_sentence(kpi: str, value: float, target: float | None, status: str, n_pe
         return f"{what} (no target set)."
     if status == "too early":
         return f"{what}; too early to judge against the target of {tgt}."
-    verdict = "meeting" if status == "met" else "below"
-    return f"{what}, {verdict} the target of {tgt}."
+    verdict_word = "meeting" if status == "met" else "below"
+    return f"{what}, {verdict_word} the target of {tgt}."
 
 
 def kpi_sentences(kpis: KPIResult, targets: Targets) -> list[str]:
@@ -57,15 +151,20 @@ def kpi_sentences(kpis: KPIResult, targets: Targets) -> list[str]:
     return out
 
 
+def design_caveat(n_pilot: int, design: str = "chosen") -> str:
+    text = ("Pilot teams were chosen, not randomly assigned, so some of any difference may come from "
+            "how they were chosen.")
+    if n_pilot <= 4:
+        text += f" With {n_pilot} pilot team{'s' if n_pilot != 1 else ''}, certainty is limited."
+    return text
+
+
 def opening(analysis) -> str:
     """The first sentence: what this report covers and the design caveat."""
     teams = analysis.data.teams
     n_pilot = int((teams["cohort"] == "pilot").sum())
     n_control = int((teams["cohort"] == "control").sum())
     started = int(((teams["cohort"] == "pilot") & (teams["pilot_start"] <= analysis.data.cutoff)).sum())
-    caveat = ("Pilot teams were chosen, not randomly assigned, so differences between them and control "
-              "teams are not all caused by the program.")
-    if n_pilot <= 2:
-        caveat += f" With {n_pilot} pilot team{'s' if n_pilot != 1 else ''}, certainty is limited."
     return (f"This report covers {analysis.data.config.name} up to the end of {analysis.month}: "
-            f"{started} of {n_pilot} pilot teams have started, compared with {n_control} control teams. {caveat}")
+            f"{started} of {n_pilot} pilot teams have started, compared with {n_control} control teams. "
+            f"{design_caveat(n_pilot)}")

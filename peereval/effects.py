@@ -1,0 +1,347 @@
+"""Domain estimates the report shows: bug turnaround, onboarding speed, design checks, and the MDE.
+
+Each function takes a validated :class:`~peereval.data.cohort.CohortData` and returns a frozen
+result that says what it estimated, on which rows, and which rows it left out and why. When the
+design cannot support an estimate (no pilot team started, too few hires) the result carries a
+plain ``refused`` reason instead of a noisy number.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from peereval.data.cohort import CohortData
+from peereval.describe import onboarding_frame, ticket_frame
+from peereval.estimate.balance import BalanceResult, balance
+from peereval.estimate.did import did
+from peereval.estimate.event_study import EventStudyResult, event_study
+from peereval.estimate.power import DidDesign, OnboardingDesign, PowerResult, mde
+from peereval.estimate.result import EffectResult
+from peereval.estimate.staggered import staggered_did
+from peereval.estimate.survival import KMResult, km, time_ratio
+
+DEFAULT_WINDOW_DAYS = 30
+
+
+def _month_index(ts: pd.Series | pd.Timestamp) -> Any:
+    if isinstance(ts, pd.Timestamp):
+        return ts.year * 12 + ts.month - 1
+    return ts.dt.year * 12 + ts.dt.month - 1
+
+
+def _pct(x: float) -> float:
+    return math.expm1(x) if np.isfinite(x) else float("nan")
+
+
+@dataclass(frozen=True)
+class BugTurnaround:
+    """Effect of the program on bug resolution time, as a proportional change (−0.18 = 18% faster).
+
+    ``effect`` is on the log-hours scale; ``change``/``ci_low``/``ci_high`` on the percent scale.
+    Only tickets with a full follow-up window (created at least ``window_days`` before the
+    cutoff) are used; tickets still open after the window are top-coded at the window length.
+    """
+
+    effect: EffectResult | None
+    naive_change: float
+    staggered: EffectResult | None
+    events: EventStudyResult | None
+    window_days: int
+    n_tickets: int
+    n_teams: int
+    n_pilot_teams: int
+    excluded: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)
+    refused: str | None = None
+
+    @property
+    def change(self) -> float:
+        return _pct(self.effect.estimate) if self.effect else float("nan")
+
+    @property
+    def ci_low(self) -> float:
+        return _pct(self.effect.ci_low) if self.effect else float("nan")
+
+    @property
+    def ci_high(self) -> float:
+        return _pct(self.effect.ci_high) if self.effect else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        e = self.effect
+        return _json({
+            "change": self.change, "ci_low": self.ci_low, "ci_high": self.ci_high,
+            "p_value": e.p_value if e else None, "method": e.method if e else self.refused,
+            "n_tickets": self.n_tickets, "n_teams": self.n_teams, "n_pilot_teams": self.n_pilot_teams,
+            "window_days": self.window_days, "naive_before_after_change": self.naive_change,
+            "staggered_change": _pct(self.staggered.estimate) if self.staggered else None,
+            "pretrend_p_value": self.events.pretrend_test.p_value if self.events else None,
+            "excluded": self.excluded, "notes": self.notes, "refused": self.refused,
+        })
+
+
+def bug_turnaround(data: CohortData, *, window_days: int = DEFAULT_WINDOW_DAYS, conf_level: float = 0.95,
+                   seed: int = 0) -> BugTurnaround:
+    """DiD on log resolution hours with team and month fixed effects and priority as a covariate.
+
+    Assumes parallel trends between pilot and control teams and no anticipation; inference is
+    chosen for the number of (pilot) teams by :func:`peereval.estimate.did`. The Callaway &
+    Sant'Anna estimate on team-month means is computed beside it as a check that staggered
+    starts with wave-specific effects do not bias the two-way fixed-effects number.
+    """
+    t = ticket_frame(data)
+    excluded: dict[str, int] = {}
+    notes: dict[str, int] = {}
+    end = (data.cutoff + pd.Timedelta(days=1)) if data.cutoff is not None else t["created_at"].max()
+    full = t["created_at"] <= end - pd.Timedelta(days=window_days)
+    if (~full).any():
+        excluded[f"created in the last {window_days} days (follow-up window not complete)"] = int((~full).sum())
+    t = t[full].copy()
+    cap = window_days * 24.0
+    late = t["hours"].isna() | (t["hours"] > cap)
+    notes[f"still open after {window_days} days: counted as {window_days} days"] = int(late.sum())
+    t["log_hours"] = np.log(np.clip(t["hours"].fillna(cap).clip(upper=cap), 1 / 60, None))
+    t["period"] = _month_index(t["created_at"])
+    starts = data.teams.set_index("team")["pilot_start"]
+    started = starts[(data.teams.set_index("team")["cohort"] == "pilot") & (starts <= end)]
+    n_teams, n_pilot = int(t["team"].nunique()), int(t.loc[t["treated"] == 1, "team"].nunique())
+    base = dict(window_days=window_days, n_tickets=len(t), n_teams=n_teams, n_pilot_teams=n_pilot,
+                excluded=excluded, notes=notes)
+    refused = _refuse_turnaround(t, n_pilot, data)
+    if refused:
+        return BugTurnaround(None, float("nan"), None, None, refused=refused, **base)
+    covariates: list[str] = []
+    if "priority" in t.columns and t["priority"].nunique() > 1:
+        levels = sorted(t["priority"].unique())
+        for lv in levels[1:]:
+            name = f"priority_{lv}"
+            t[name] = (t["priority"] == lv).astype(float)
+            covariates.append(name)
+    effect = did(t, outcome="log_hours", unit="team", time="period", treated="treated", cluster="team",
+                 covariates=covariates, conf_level=conf_level, seed=seed).replace(term="log change in hours")
+    pilot = t[t["team"].isin(started.index)]
+    naive = pilot.loc[pilot["treated"] == 1, "log_hours"].mean() - pilot.loc[pilot["treated"] == 0, "log_hours"].mean()
+    t["first_treated"] = t["team"].map(_month_index(started.dropna()) if len(started) else pd.Series(dtype=float))
+    events = _safe(lambda: event_study(t, outcome="log_hours", unit="team", time="period",
+                                       first_treated="first_treated", cluster="team", conf_level=conf_level))
+    cells = t.groupby(["team", "period"], as_index=False).agg(log_hours=("log_hours", "mean"),
+                                                              first_treated=("first_treated", "first"))
+    full_periods = cells.groupby("period")["team"].transform("size") == cells["team"].nunique()
+    cells = cells[full_periods]  # the balanced panel the staggered check needs
+    stag = _safe(lambda: staggered_did(cells, outcome="log_hours", unit="team", time="period",
+                                       first_treated="first_treated", conf_level=conf_level,
+                                       seed=seed).aggregate("simple"))
+    return BugTurnaround(effect, _pct(naive), stag, events, **base)
+
+
+def _refuse_turnaround(t: pd.DataFrame, n_pilot: int, data: CohortData) -> str | None:
+    if t.empty:
+        return "no bug tickets with a complete follow-up window yet"
+    if n_pilot == 0:
+        return "no pilot team has bug tickets since its start yet"
+    if (data.teams["cohort"] == "control").sum() == 0 or t.loc[t["cohort"] == "control"].empty:
+        return "there are no control-team tickets to compare with"
+    return None
+
+
+def _safe(fn):
+    """Secondary views (event study, staggered check) must never stop the report."""
+    try:
+        return fn()
+    except (ValueError, np.linalg.LinAlgError, RuntimeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    """Effect on time to competency as a speed-up (0.20 = new hires competent 20% sooner)."""
+
+    ratio: EffectResult | None
+    km: KMResult | None
+    n_pilot: int
+    n_control: int
+    median_days_pilot: float
+    median_days_control: float
+    excluded: dict[str, int] = field(default_factory=dict)
+    refused: str | None = None
+
+    @property
+    def speedup(self) -> float:
+        return 1 - self.ratio.estimate if self.ratio else float("nan")
+
+    @property
+    def ci_low(self) -> float:
+        return 1 - self.ratio.ci_high if self.ratio else float("nan")
+
+    @property
+    def ci_high(self) -> float:
+        return 1 - self.ratio.ci_low if self.ratio else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.ratio
+        return _json({
+            "speedup": self.speedup, "ci_low": self.ci_low, "ci_high": self.ci_high,
+            "p_value": r.p_value if r else None, "method": r.method if r else self.refused,
+            "n_pilot": self.n_pilot, "n_control": self.n_control,
+            "median_days_pilot": self.median_days_pilot, "median_days_control": self.median_days_control,
+            "excluded": self.excluded, "refused": self.refused,
+        })
+
+
+def onboarding(data: CohortData, *, conf_level: float = 0.95) -> Onboarding:
+    """Time from hire to competency, pilot hires (into a pilot team on/after its start) vs control.
+
+    Hires not yet competent are censored at the cutoff. Log-normal accelerated-failure-time
+    model adjusted for role, with standard errors clustered by team. Assumes censoring is
+    unrelated to onboarding speed given role, and a constant time ratio.
+    """
+    frame = onboarding_frame(data)
+    excluded = {"hired into a pilot team before its start": int((frame["group"] == "pilot team, before start").sum())}
+    tenured = frame.attrs.get("tenured_staff", 0)
+    if tenured:
+        excluded["hired before the data window (tenured staff)"] = int(tenured)
+    frame = frame[frame["group"].isin(["pilot", "control"])].copy()
+    zero = frame["days"] <= 0
+    if zero.any():
+        excluded["hired on the cutoff day (no follow-up yet)"] = int(zero.sum())
+        frame = frame[~zero]
+    frame["is_pilot"] = (frame["group"] == "pilot").astype(int)
+    n_p, n_c = int(frame["is_pilot"].sum()), int((1 - frame["is_pilot"]).sum())
+    min_group = data.config.min_group_size
+    curves = _safe(lambda: km(frame, duration="days", event="event", group="group", conf_level=conf_level))
+    medians = curves.summary()["median"] if curves is not None else pd.Series(dtype=float)
+    med = {g: float(medians.get(g, float("nan"))) for g in ("pilot", "control")}
+    base = dict(n_pilot=n_p, n_control=n_c, median_days_pilot=med["pilot"], median_days_control=med["control"],
+                excluded=excluded)
+    if n_p < min_group or n_c < min_group:
+        return Onboarding(None, curves, refused=f"fewer than {min_group} pilot or control hires so far", **base)
+    if frame.loc[frame["is_pilot"] == 1, "event"].sum() < 3:
+        return Onboarding(None, curves, refused="fewer than 3 pilot hires have reached competency",
+                          **base)
+    covs = ("role",) if frame["role"].nunique() > 1 else ()
+    ratio = time_ratio(frame, duration="days", event="event", group="is_pilot", covariates=covs,
+                       cluster="team" if frame["team"].nunique() > 2 else None, conf_level=conf_level)
+    return Onboarding(ratio, curves, **base)
+
+
+@dataclass(frozen=True)
+class Integrity:
+    """Design checks with thresholds and plain verdicts (``ok`` / ``alert`` / ``cannot check``)."""
+
+    checks: pd.DataFrame  # check, value, threshold, verdict, detail
+
+    def to_dict(self) -> dict[str, Any]:
+        return {r.check: _json({"value": r.value, "threshold": r.threshold, "verdict": r.verdict,
+                                "detail": r.detail}) for r in self.checks.itertuples()}
+
+
+def integrity(data: CohortData, bug: BugTurnaround | None = None, onb: Onboarding | None = None) -> Integrity:
+    """Contamination, cross-team facilitation (possible moves), differential attrition, group sizes."""
+    rows = []
+    team_of = data.people.set_index("person_id")["team"]
+    cohort_of = data.teams.set_index("team")["cohort"]
+    sess_team = data.sessions.set_index("session_id")["team"]
+    att = data.attendance[data.attendance["status"] == "attended"]
+    session_cohort = att["session_id"].map(sess_team).map(cohort_of)
+    person_cohort = att["person_id"].map(team_of).map(cohort_of)
+    cross = att[(session_cohort == "pilot") & (person_cohort == "control")]
+    n_people, share = cross["person_id"].nunique(), (len(cross) / len(att) if len(att) else 0.0)
+    alert = share >= 0.01 and n_people >= 10
+    rows.append(("contamination", share, "≥ 1% of attendance, from ≥ 10 control-team people",
+                 "alert" if alert else "ok",
+                 f"{n_people} control-team people attended pilot sessions ({share:.1%} of attendance)"))
+    fac = data.sessions.assign(own=data.sessions["facilitator_id"].map(team_of))
+    moved = fac[(fac["own"] != fac["team"]) & (fac["own"].map(cohort_of) != fac["team"].map(cohort_of))]
+    n_moved = moved["facilitator_id"].nunique()
+    rows.append(("people facilitating across pilot/control", float(n_moved), "any", "alert" if n_moved else "ok",
+                 f"{n_moved} people led sessions for a team of the other cohort (moved teams, or shared); "
+                 "the people export has one team per person, so moves themselves cannot be seen"))
+    if onb is not None and onb.n_pilot and onb.n_control:
+        frame = onboarding_frame(data)
+        frame = frame[frame["group"].isin(["pilot", "control"])]
+        long_open = frame[(frame["event"] == 0) & (frame["days"] > 365)].groupby("group").size()
+        sizes = frame.groupby("group").size()
+        rates = (long_open.reindex(sizes.index).fillna(0) / sizes).to_dict()
+        gap = abs(rates.get("pilot", 0.0) - rates.get("control", 0.0))
+        rows.append(("differential attrition (proxy)", gap, "gap ≥ 10 percentage points",
+                     "alert" if gap >= 0.10 else "ok",
+                     "share of hires still not competent after a year (likely left), pilot vs control; "
+                     "the people export has no leaving dates"))
+    min_group = data.config.min_group_size
+    small = []
+    if bug is not None and bug.refused:
+        small.append(f"bug turnaround: {bug.refused}")
+    if onb is not None and onb.refused:
+        small.append(f"onboarding: {onb.refused}")
+    rows.append(("groups too small to estimate", float(len(small)), f"fewer than {min_group} people / no started pilot",
+                 "alert" if small else "ok", "; ".join(small) or "every estimate has enough data"))
+    return Integrity(pd.DataFrame(rows, columns=["check", "value", "threshold", "verdict", "detail"]))
+
+
+def team_balance(data: CohortData) -> BalanceResult | None:
+    """Pilot vs control teams before the first pilot start: size, ticket volume, turnaround, hiring."""
+    starts = data.pilot_teams["pilot_start"].dropna()
+    if starts.empty or (data.teams["cohort"] == "control").sum() == 0:
+        return None
+    first = starts.min()
+    t = ticket_frame(data)
+    pre = t[(t["created_at"] < first) & ~t["open"]]
+    months = max(1, pre["month"].nunique())
+    teams = data.teams.set_index("team")
+    df = pd.DataFrame({"team": teams.index, "is_pilot": (teams["cohort"] == "pilot").astype(int).to_numpy()})
+    df["people"] = df["team"].map(data.people.groupby("team").size()).fillna(0)
+    df["bugs per month"] = df["team"].map(pre.groupby("team").size() / months).fillna(0)
+    df["median hours to fix a bug"] = df["team"].map(pre.groupby("team")["hours"].median())
+    hires = data.people[data.people["hire_date"] < first].groupby("team").size()
+    df["hires"] = df["team"].map(hires).fillna(0)
+    df = df.dropna()
+    return _safe(lambda: balance(df, group="is_pilot", covariates=["people", "bugs per month",
+                                                                    "median hours to fix a bug", "hires"]))
+
+
+def design_mde(data: CohortData, bug: BugTurnaround, onb: Onboarding, *, alpha: float = 0.05) -> dict[str, PowerResult]:
+    """Minimum detectable effects (80% power) for this design, with variance parameters from the data."""
+    out: dict[str, PowerResult] = {}
+    t = ticket_frame(data)
+    t = t[~t["open"]]
+    starts = data.pilot_teams["pilot_start"].dropna()
+    n_pilot, n_control = len(data.pilot_teams), int((data.teams["cohort"] == "control").sum())
+    if len(t) and len(starts) and n_control and n_pilot:
+        t["log_hours"] = np.log(t["hours"].clip(lower=1 / 60))
+        cells = t.groupby(["team", "month"])["log_hours"].agg(["mean", "var", "size"]).reset_index()
+        resid = cells["mean"] - cells.groupby("team")["mean"].transform("mean") \
+            - cells.groupby("month")["mean"].transform("mean") + cells["mean"].mean()
+        within = float(cells["var"].mean())
+        m = float(cells["size"].mean())
+        shock = max(0.0, float(resid.var()) - within / m)
+        lag = resid.groupby(cells["team"]).shift(1)
+        rho = float(np.clip(pd.concat([resid, lag], axis=1).dropna().corr().iloc[0, 1], 0, 0.95)) if lag.notna().sum() > 3 else 0.0
+        mid = starts.sort_values().iloc[len(starts) // 2]
+        end = data.cutoff if data.cutoff is not None else t["created_at"].max()
+        first = t["created_at"].min()
+        months_pre = max(1, _month_index(mid) - _month_index(first))
+        months_post = max(1, _month_index(end) - _month_index(mid) + 1)
+        design = DidDesign(n_pilot, n_control, months_pre, months_post, m, math.sqrt(within + shock),
+                           icc=shock / (within + shock), serial_corr=rho)
+        out["bug_turnaround"] = _safe(lambda: mde(design, alpha=alpha))
+    if onb.n_pilot and onb.n_control and np.isfinite(onb.median_days_control):
+        follow = (data.cutoff - data.pilot_teams["pilot_start"].min()).days / 30.4375 if data.cutoff is not None else 6
+        design = OnboardingDesign(max(onb.n_pilot, 2), onb.n_control, follow_up_months=max(1.0, follow),
+                                  median_days=onb.median_days_control, accrual_months=max(0.0, follow - 1))
+        out["onboarding"] = _safe(lambda: mde(design, alpha=alpha))
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _json(d: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, (np.floating, np.integer)):
+            v = v.item()
+        if isinstance(v, float):
+            v = None if not math.isfinite(v) else round(v, 10)
+        out[k] = v
+    return out

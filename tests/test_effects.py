@@ -1,0 +1,89 @@
+"""Domain estimates recover the generator's known truth, count what they leave out, refuse honestly."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+from conftest import SAMPLE
+
+import peereval
+from peereval import effects
+from peereval.data.sample import generate
+
+TRUTH = json.loads((SAMPLE / "TRUTH.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return peereval.load(SAMPLE, cutoff="2026-10-31")
+
+
+@pytest.fixture(scope="module")
+def bug(sample):
+    return effects.bug_turnaround(sample)
+
+
+def test_bug_turnaround_covers_truth_and_beats_naive(bug):
+    truth = TRUTH["bug_turnaround_effect"]
+    assert bug.ci_low <= truth <= bug.ci_high
+    assert abs(bug.change - truth) < 0.05
+    # the naive before/after is visibly wrong: the company-wide trend is mistaken for the effect
+    assert abs(bug.naive_change - truth) > 2 * abs(bug.change - truth)
+    assert abs(bug.naive_change - truth) > 0.08
+    staggered = math.expm1(bug.staggered.estimate)
+    assert abs(staggered - truth) < 0.06
+    assert bug.n_pilot_teams == 4 and bug.n_teams == 12
+    assert "randomization inference" in bug.effect.method
+
+
+def test_bug_turnaround_counts_incomplete_follow_up(sample, bug):
+    last = sample.tickets["created_at"] > pd.Timestamp("2026-11-01") - pd.Timedelta(days=30)
+    assert bug.excluded == {"created in the last 30 days (follow-up window not complete)": int(last.sum())}
+    assert bug.n_tickets == len(sample.tickets) - int(last.sum())
+
+
+def test_onboarding_covers_truth(sample):
+    onb = effects.onboarding(sample)
+    ratio = TRUTH["onboarding_time_ratio"]
+    assert onb.ratio.ci_low <= ratio <= onb.ratio.ci_high
+    assert onb.speedup == pytest.approx(1 - onb.ratio.estimate)
+    assert onb.n_pilot == TRUTH["onboarding"]["pilot_hires"]
+    assert onb.n_pilot + onb.n_control + onb.excluded["hired into a pilot team before its start"] == \
+        TRUTH["onboarding"]["hires_in_window"]
+    assert onb.median_days_pilot < onb.median_days_control
+    assert onb.excluded["hired into a pilot team before its start"] > 0
+
+
+def test_second_dataset_with_more_teams(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("second")
+    truth = generate(folder, seed=7, teams=24, months=20, end_month="2026-06")
+    data = peereval.load(folder, cutoff="2026-06-30")
+    bug = effects.bug_turnaround(data)
+    assert bug.ci_low <= truth["bug_turnaround_effect"] <= bug.ci_high
+    onb = effects.onboarding(data)
+    assert onb.ratio.ci_low <= truth["onboarding_time_ratio"] <= onb.ratio.ci_high
+
+
+def test_tiny_design_is_refused_not_printed(tiny):
+    data = peereval.load(tiny, cutoff="2026-02-28")
+    onb = effects.onboarding(data)
+    assert onb.ratio is None and onb.refused == "fewer than 5 pilot or control hires so far"
+    assert onb.to_dict()["speedup"] is None
+    checks = effects.integrity(data, None, onb).to_dict()
+    assert checks["groups too small to estimate"]["verdict"] == "alert"
+
+
+def test_integrity_flags_contamination(sample):
+    data = sample
+    control_people = data.people.loc[data.people["team"].isin(data.teams.loc[data.teams.cohort == "control", "team"]),
+                                     "person_id"].head(40)
+    pilot_sessions = data.sessions.loc[data.sessions["team"].isin(data.pilot_teams["team"]), "session_id"].head(10)
+    extra = pd.DataFrame([(s, p, "attended") for s in pilot_sessions for p in control_people],
+                         columns=["session_id", "person_id", "status"])
+    contaminated = data.__class__(**{**data.__dict__, "attendance": pd.concat([data.attendance, extra])})
+    check = effects.integrity(contaminated).to_dict()["contamination"]
+    assert check["verdict"] == "alert" and check["value"] > 0.01
+    assert effects.integrity(data).to_dict()["contamination"]["verdict"] == "ok"

@@ -1,0 +1,51 @@
+"""Dose–response and pre-declared subgroups (Holm checked against statsmodels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import SAMPLE
+from statsmodels.stats.multitest import multipletests
+
+import peereval
+from peereval import heterogeneity
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return peereval.load(SAMPLE, cutoff="2026-10-31")
+
+
+def test_holm_matches_statsmodels():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        p = rng.uniform(0, 0.2, size=rng.integers(1, 8))
+        expected = multipletests(p, method="holm")[1]
+        np.testing.assert_allclose(heterogeneity.holm(p), expected, atol=1e-12)
+
+
+def test_dose_response_is_labelled_observational(sample):
+    dose = heterogeneity.dose_response(sample)
+    assert "Observational" in dose.method
+    assert set(dose.table["dose"]) <= {"0", "1–2", "3+"}
+    assert (dose.table["ci_low"] <= dose.table["change"]).all() and (dose.table["change"] <= dose.table["ci_high"]).all()
+
+
+def test_subgroups_suppress_small_levels_and_adjust(sample):
+    sub = heterogeneity.subgroups(sample, ("role",)).table
+    small = (sub["n_pilot"] < 5) | (sub["n_control"] < 5)
+    assert not sub.loc[small, "shown"].any()
+    assert sub.loc[small, "speedup"].isna().all()
+    shown = sub[sub["shown"]]
+    assert (shown["p_holm"] >= shown["p_value"] - 1e-12).all()
+    np.testing.assert_allclose(shown["p_holm"], multipletests(shown["p_value"], method="holm")[1])
+
+
+def test_subgroups_must_be_declared(tmp_path, tiny_tables):
+    from conftest import write_folder
+
+    from peereval.errors import DataError
+
+    folder = write_folder(tmp_path / "t", tiny_tables, config='[program]\nsubgroups = ["shoe_size"]\n')
+    with pytest.raises(DataError, match="subgroup column 'shoe_size' is not available"):
+        peereval.load(folder)
