@@ -136,6 +136,34 @@ def sample(
     out.print(f"sample data written to {out_dir} (ground truth in {out_dir / 'TRUTH.json'})")
 
 
+@app.command()
+def plan(
+    history: Annotated[Path | None, typer.Option(help="folder of historical exports to estimate variability from")] = None,
+    pilot_teams: Annotated[int, typer.Option(help="planned pilot teams")] = 1,
+    control_teams: Annotated[int, typer.Option(help="planned control teams")] = 4,
+    hires_per_team_month: Annotated[float | None, typer.Option(help="new hires per team per month")] = None,
+    tickets_per_team_month: Annotated[float | None, typer.Option(help="bugs per team per month")] = None,
+    median_days: Annotated[float | None, typer.Option(help="median days from hire to competency")] = None,
+    icc: Annotated[float | None, typer.Option(help="team-month intraclass correlation of log hours")] = None,
+    follow_up_months: Annotated[float, typer.Option(help="months hires are followed after the pilot")] = 3.0,
+    bug_target: Annotated[float, typer.Option(help="target change in bug turnaround, e.g. -0.2")] = -0.20,
+    onboarding_target: Annotated[float, typer.Option(help="target onboarding speed-up, e.g. 0.2")] = 0.20,
+    out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path("reports"),
+) -> None:
+    """Plan a pilot: smallest detectable effects for 4-26 weeks, and the teams the targets need."""
+    from peereval.report.runner import run_plan
+
+    params = {
+        "history_dir": str(history) if history else "", "n_pilot_teams": pilot_teams,
+        "n_control_teams": control_teams, "hires_per_team_month": hires_per_team_month,
+        "tickets_per_team_month": tickets_per_team_month, "median_days_competency": median_days, "icc": icc,
+        "follow_up_months": follow_up_months, "bug_target": bug_target, "onboarding_target": onboarding_target,
+    }
+    with out.status("planning") as status:
+        html = run_plan(params, out_dir, progress=lambda msg: status.update(msg))
+    out.print(f"pilot plan written: {html}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every failure into a clear message and exit code."""
     try:

@@ -55,6 +55,9 @@ def test_report_backfills_a_range(tiny, tmp_path):
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "out" / "2026-01" / "index.html").exists()
     assert (tmp_path / "out" / "2026-02" / "index.html").exists()
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert 'href="2026-01/index.html"' in index and 'href="2026-02/index.html"' in index
+    assert "First report." in index and "a back-fill" in index
 
 
 def test_sample_command_writes_a_loadable_folder(tmp_path):
@@ -63,3 +66,13 @@ def test_sample_command_writes_a_loadable_folder(tmp_path):
     assert (tmp_path / "s" / "TRUTH.json").exists()
     res = run("validate", str(tmp_path / "s"))
     assert res.returncode == 0, res.stderr
+
+
+def test_plan_renders_one_page(tmp_path):
+    res = run("plan", "--pilot-teams", "2", "--control-teams", "6", "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr
+    html = (tmp_path / "out" / "plan" / "index.html").read_text()
+    assert "smallest detectable effect" in html.lower() and "pilot teams needed" in html
+    assert 'src="http' not in html
+    res = run("plan", "--pilot-teams", "0", "--out", str(tmp_path / "out"))
+    assert res.returncode == 2 and "n_pilot_teams must be at least 1" in res.stderr

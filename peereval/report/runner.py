@@ -22,6 +22,7 @@ from peereval.report.analysis import MonthlyAnalysis, ReportParameters, analyze
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_NOTEBOOK = "monthly_report.ipynb"
+PLAN_NOTEBOOK = "plan_pilot.ipynb"
 KERNEL = "python3"
 CELL_TIMEOUT_S = 900
 
@@ -46,7 +47,7 @@ def _noop(_: str) -> None:
     pass
 
 
-def notebook_path(name: str = REPORT_NOTEBOOK) -> Path:
+def notebook_path(name: str) -> Path:
     path = NOTEBOOKS / name
     if not path.exists():
         raise ReportError(f"the report notebook {path} is missing; reinstall peereval from its repository")
@@ -112,6 +113,45 @@ def _publish(tmp: Path, final: Path) -> None:
         shutil.rmtree(backup, ignore_errors=True)
 
 
+def publish_notebook(notebook: str, parameters: dict[str, Any], out: Path, name: str,
+                     extra_files: dict[str, str], progress: Progress = _noop) -> Path:
+    """Execute ``notebook`` with ``parameters`` and publish ``OUT/NAME/`` (index.html, extra files, work/).
+
+    Everything is written to a temporary folder first; the target appears complete or not at all,
+    and a failed notebook is kept as ``OUT/.failed-NAME.ipynb`` for inspection.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out))
+    tmp.chmod(0o755)
+    try:
+        work = tmp / "work"
+        work.mkdir()
+        progress(f"executing {notebook}")
+        executed = work / notebook
+        try:
+            execute_notebook(notebook_path(notebook), executed, parameters, cwd=NOTEBOOKS)
+        except ReportError:
+            if executed.exists():
+                shutil.copy2(executed, out / f".failed-{name}.ipynb")
+            raise
+        progress("rendering HTML")
+        render_html(executed, tmp / "index.html")
+        for filename, text in extra_files.items():
+            (tmp / filename).write_text(text, encoding="utf-8")
+        (work / "README.txt").write_text(
+            "Executed notebooks for researchers. They may hold row-level data: do not share this folder.\n"
+            "The HTML report never links here.\n", encoding="utf-8")
+        final = out / name
+        _publish(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def run_report(params: ReportParameters, out_dir: str | Path = "reports", *,
                progress: Progress = _noop) -> ReportOutcome:
     """Produce ``OUT/YYYY-MM/index.html`` and ``results.json`` (executed notebook in ``work/``)."""
@@ -122,34 +162,36 @@ def run_report(params: ReportParameters, out_dir: str | Path = "reports", *,
     progress(f"loading and validating {params.data_dir}")
     analysis = analyze(**params.to_dict())
     progress(f"data usable: {sum(analysis.data.ledger.rows_read.values()):,} rows read")
-    run = {"generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    tmp = Path(tempfile.mkdtemp(prefix=f".{params.month}.", dir=out))
-    tmp.chmod(0o755)
-    try:
-        work = tmp / "work"
-        work.mkdir()
-        nb_params = params.to_dict() | {"data_dir": str(Path(params.data_dir).resolve()),
-                                        "generated_at": run["generated_at"]}
-        progress("executing the report notebook")
-        executed = work / REPORT_NOTEBOOK
-        try:
-            execute_notebook(notebook_path(), executed, nb_params, cwd=NOTEBOOKS)
-        except ReportError:
-            if executed.exists():
-                shutil.copy2(executed, out / f".failed-{params.month}.ipynb")
-            raise
-        progress("rendering HTML")
-        render_html(executed, tmp / "index.html")
-        doc = results_document(analysis, run)
-        (tmp / "results.json").write_text(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-                                          encoding="utf-8")
-        (work / "README.txt").write_text(
-            "Executed notebooks for researchers. They may hold row-level data: do not share this folder.\n"
-            "The HTML report never links here.\n", encoding="utf-8")
-        final = out / params.month
-        _publish(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    run = {"generated_at": _now()}
+    nb_params = params.to_dict() | {"data_dir": str(Path(params.data_dir).resolve()),
+                                    "generated_at": run["generated_at"]}
+    doc = json.dumps(results_document(analysis, run), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    final = publish_notebook(REPORT_NOTEBOOK, nb_params, out, params.month, {"results.json": doc}, progress)
+    from peereval.report.index import write_index
+
+    progress("updating the index of months")
+    write_index(out)
     return ReportOutcome(params.month, final / "index.html", final / "results.json", final / "work",
                          time.perf_counter() - started)
+
+
+def run_plan(parameters: dict[str, Any], out_dir: str | Path = "reports", *,
+             progress: Progress = _noop) -> Path:
+    """Render the one-page pilot plan to ``OUT/plan/index.html``; returns the HTML path.
+
+    ``parameters`` are :class:`peereval.plan.PlanInputs` fields plus an optional ``history_dir``.
+    """
+    from peereval.plan import PlanInputs
+
+    history = parameters.get("history_dir") or ""
+    fields = {k: v for k, v in parameters.items() if k != "history_dir" and v is not None}
+    PlanInputs(**fields).validate()
+    if history and not Path(history).is_dir():
+        from peereval.errors import ParameterError
+
+        raise ParameterError(f"history folder {history!r} does not exist")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    nb_params = fields | {"history_dir": str(Path(history).resolve()) if history else "", "generated_at": _now()}
+    final = publish_notebook(PLAN_NOTEBOOK, nb_params, out, "plan", {}, progress)
+    return final / "index.html"
