@@ -1,0 +1,87 @@
+"""Privacy: planted canaries never reach the HTML or results.json; small groups read "suppressed"."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pandas as pd
+import pytest
+from conftest import SAMPLE
+
+from peereval.report import ReportParameters, analyze, present, run_report
+
+CANARY_NAME = "Zebulon Canarywood"
+CANARY_EMAIL = "zebulon.canarywood@canary.example"
+CANARY_ID = "CANARY-P-0001"
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("planted") / "data"
+    shutil.copytree(SAMPLE, folder)
+    people = pd.read_csv(folder / "people.csv", dtype=str, keep_default_na=False)
+    # a canary person (id, name, email), attending and commenting like anyone else
+    first = people.index[people["team"] == "team-bravo"][0]
+    old_id = people.loc[first, "person_id"]
+    people.loc[first, ["person_id", "name", "email"]] = [CANARY_ID, CANARY_NAME, CANARY_EMAIL]
+    # shrink pilot team-kilo to 3 people: everyone else moves to team-lima
+    kilo = people.index[people["team"] == "team-kilo"]
+    people.loc[kilo[3:], "team"] = "team-lima"
+    people.to_csv(folder / "people.csv", index=False)
+    for table, columns in {"attendance": ["person_id"], "sessions": ["facilitator_id"], "milestones": ["person_id"],
+                           "surveys": ["person_id"]}.items():
+        frame = pd.read_csv(folder / f"{table}.csv", dtype=str, keep_default_na=False)
+        for col in columns:
+            frame[col] = frame[col].replace(old_id, CANARY_ID)
+        if table == "surveys":
+            frame.loc[frame.index[:5], "comment"] = f"Thanks {CANARY_NAME} ({CANARY_EMAIL})"
+        frame.to_csv(folder / f"{table}.csv", index=False)
+    out = run_report(ReportParameters(str(folder), "2026-10"), folder.parent / "out")
+    return folder, out
+
+
+def _text(outcome) -> str:
+    html = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", outcome.html.read_text(encoding="utf-8"))
+    return html + outcome.results.read_text(encoding="utf-8")
+
+
+def test_canaries_never_reach_leadership_outputs(planted):
+    _, outcome = planted
+    text = _text(outcome)
+    for canary in (CANARY_NAME, CANARY_EMAIL, CANARY_ID, "Canarywood", "canary.example"):
+        assert canary not in text
+    # the executed notebook is for researchers and sits apart; the HTML never links to it
+    assert "work/" not in outcome.html.read_text(encoding="utf-8")
+
+
+def test_no_team_or_person_names_in_html(planted):
+    folder, outcome = planted
+    html = _text(outcome)
+    people = pd.read_csv(folder / "people.csv", dtype=str)
+    assert not [p for p in people["person_id"] if p in html]
+    teams = pd.read_csv(folder / "teams.csv", dtype=str)["team"]
+    assert not [t for t in teams if re.search(rf"\b{re.escape(t)}\b", html)]
+
+
+def test_small_team_is_suppressed_with_its_complement(planted):
+    _, outcome = planted
+    html = outcome.html.read_text(encoding="utf-8")
+    rows = re.findall(r"<tr><td>Pilot team (\d)</td>(.*?)</tr>", html)
+    suppressed = [n for n, cells in rows if "suppressed" in cells]
+    assert len(rows) == 4 and len(suppressed) == 2  # the small team plus one more, so totals cannot reveal it
+    assert "suppressed: a team with fewer than 5 people" in html
+
+
+def test_small_groups_suppressed_everywhere(planted):
+    folder, _ = planted
+    a = analyze(folder, month="2026-10", min_group_size=30)
+    assert "suppressed" in present.onboarding_medians(a).markup  # 25 pilot hires < 30
+    assert "Onboarding speed" not in present.effects(a).markup
+    card = present.scorecard(a).markup
+    assert card.count("suppressed") >= 1
+    sizes = a.data.people[a.data.people["team"].isin(a.data.pilot_teams["team"])].groupby("team").size()
+    small = int((sizes < 30).sum())
+    expected = small + 1 if small == 1 else small
+    rows = re.findall(r"<tr><td>Pilot team (\d)</td>(.*?)</tr>", present.per_team(a).markup)
+    assert sum("suppressed" in cells for _, cells in rows) == expected >= 2
