@@ -20,7 +20,7 @@ app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="peereval: did our peer-to-peer learning program work?",
 )
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DataDir = Annotated[Path, typer.Argument(help="folder with teams, people, sessions, … exports")]
@@ -134,6 +134,23 @@ def sample(
     with out.status("generating sample data"):
         generate(out_dir, seed=seed, teams=teams, months=months, scale=scale)
     out.print(f"sample data written to {out_dir} (ground truth in {out_dir / 'TRUTH.json'})")
+
+
+@app.command("import")
+def import_(
+    kind: Annotated[str, typer.Argument(help="jira, github, ics, forms or hr")],
+    source: Annotated[Path, typer.Argument(help="the exported file")],
+    into: Annotated[Path, typer.Option("--into", help="peereval data folder to add the rows to")],
+    mapping: Annotated[Path | None, typer.Option(help="mapping.toml (teams, columns, keywords)")] = None,
+) -> None:
+    """Import a Jira/GitHub/calendar/survey/HR export into a data folder (idempotent upsert)."""
+    from peereval.errors import ParameterError
+    from peereval.importers import KINDS, run_import
+
+    if kind not in KINDS:
+        raise ParameterError(f"unknown import kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    summary = run_import(kind, source, into, mapping=mapping)
+    out.print(summary.render(), markup=False)
 
 
 @app.command()

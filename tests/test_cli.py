@@ -76,3 +76,18 @@ def test_plan_renders_one_page(tmp_path):
     assert 'src="http' not in html
     res = run("plan", "--pilot-teams", "0", "--out", str(tmp_path / "out"))
     assert res.returncode == 2 and "n_pilot_teams must be at least 1" in res.stderr
+
+
+def test_import_command_twice_is_idempotent(tmp_path):
+    fixtures = Path(__file__).parent / "fixtures" / "importers"
+    args = ("import", "jira", str(fixtures / "jira_issues.csv"), "--into", str(tmp_path / "d"),
+            "--mapping", str(fixtures / "mapping.toml"))
+    first = run(*args)
+    assert first.returncode == 0, first.stderr
+    assert "tickets.csv: 30 added" in first.stdout
+    before = (tmp_path / "d" / "tickets.csv").read_bytes()
+    second = run(*args)
+    assert second.returncode == 0 and "0 added, 0 updated, 30 unchanged" in second.stdout
+    assert (tmp_path / "d" / "tickets.csv").read_bytes() == before
+    bad = run("import", "jira", str(fixtures / "gh_issues.json"), "--into", str(tmp_path / "d"))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
