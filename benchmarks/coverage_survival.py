@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from peereval.estimate.survival import time_ratio
+from peereval.estimate.aft import time_ratio
 
 TRUE = 0.8
 DESIGNS = {"2 of 12 teams": (2, 10), "4 of 24 teams": (4, 20), "20 of 60 teams": (20, 40)}

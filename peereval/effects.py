@@ -17,13 +17,14 @@ import pandas as pd
 
 from peereval.data.cohort import CohortData
 from peereval.describe import onboarding_frame, ticket_frame
+from peereval.estimate.aft import time_ratio
 from peereval.estimate.balance import BalanceResult, balance
 from peereval.estimate.did import did
 from peereval.estimate.event_study import EventStudyResult, event_study
 from peereval.estimate.power import DidDesign, OnboardingDesign, PowerResult, mde
 from peereval.estimate.result import EffectResult
 from peereval.estimate.staggered import staggered_did
-from peereval.estimate.survival import KMResult, km, time_ratio
+from peereval.estimate.survival import KMResult, km
 
 DEFAULT_WINDOW_DAYS = 30
 

@@ -16,8 +16,8 @@ import pandas as pd
 
 from peereval.data.cohort import CohortData
 from peereval.describe import onboarding_frame, ticket_frame
+from peereval.estimate.aft import time_ratio
 from peereval.estimate.did import did
-from peereval.estimate.survival import time_ratio
 
 DOSES = ("0", "1–2", "3+")
 

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from peereval.estimate.did import TwoWayFE, did, fit_twfe
+from peereval.estimate.did import did
+from peereval.estimate.twfe import TwoWayFE, fit_twfe
 
 FIT = {"outcome": "y", "unit": "u", "time": "t", "treated": "D"}
 

@@ -4,13 +4,14 @@ Every result has ``estimate, std_error, ci_low, ci_high, p_value, method, n_obs`
 ``to_dict()`` and, where a picture fits, ``plot(ax=None)`` returning the axes.
 """
 
+from peereval.estimate.aft import time_ratio
 from peereval.estimate.balance import BalanceResult, balance
 from peereval.estimate.did import did
 from peereval.estimate.event_study import EventStudyResult, event_study
 from peereval.estimate.power import DidDesign, OnboardingDesign, PowerResult, mde, power
 from peereval.estimate.result import EffectResult
 from peereval.estimate.staggered import StaggeredResult, staggered_did
-from peereval.estimate.survival import CoxResult, KMResult, cox, km, time_ratio
+from peereval.estimate.survival import CoxResult, KMResult, cox, km
 
 __all__ = [
     "BalanceResult",

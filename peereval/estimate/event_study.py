@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .did import TwoWayFE, codes_of, numeric_column, require_columns
 from .options import check_level
 from .result import _clean
+from .twfe import TwoWayFE, codes_of, numeric_column, require_columns
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .did import codes_of, numeric_column, require_columns
 from .options import Aggregation, Control, check_level, check_option
 from .result import EffectResult, _clean
+from .twfe import codes_of, numeric_column, require_columns
 
 
 def _normal_ci(est, se, conf_level):
