@@ -32,6 +32,7 @@ bug_turnaround_target: Optional[float] = None  # proportional change, e.g. -0.10
 alpha: float = 0.05  # two-sided level of the intervals
 strict: bool = False  # treat any excluded row as an error
 generated_at: str = ""  # set by the runner: when this report was produced (UTC)
+analysis_cache: str = ""  # set by the runner: its analysis of the same inputs, to avoid a second load
 
 # %%
 import peereval.report as pr
@@ -46,6 +47,7 @@ analysis = pr.analyze(
     bug_turnaround_target=bug_turnaround_target,
     alpha=alpha,
     strict=strict,
+    cache=analysis_cache,
 )
 
 # %% [markdown]

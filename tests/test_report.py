@@ -119,3 +119,20 @@ def test_parameters_are_validated_before_running(change, message, tmp_path):
     params = ReportParameters(str(SAMPLE), MONTH)
     with pytest.raises(ParameterError, match=message):
         run_report(ReportParameters(**(params.to_dict() | change)), tmp_path)
+
+
+def test_analysis_cache_is_used_only_for_the_same_inputs(tmp_path):
+    from peereval.report.analysis import analyze, save_cache
+
+    first = analyze(SAMPLE, month=MONTH)
+    path = save_cache(first, tmp_path / "a.pkl")
+    again = analyze(SAMPLE, month=MONTH, cache=path)
+    assert again.data.fingerprint == first.data.fingerprint and again.results() == first.results()
+    assert again.kpis.table.equals(first.kpis.table)
+    other_month = analyze(SAMPLE, month="2026-09", cache=path)  # parameters differ: recomputed
+    assert other_month.month == "2026-09"
+    copy = tmp_path / "data"
+    shutil.copytree(SAMPLE, copy)
+    (copy / "program.toml").write_text((copy / "program.toml").read_text().replace("(sample)", "(changed)"))
+    changed = analyze(copy, month=MONTH, cache=path)  # input files differ: recomputed
+    assert changed.data.config.name == "Peer learning pilot (changed)"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -13,7 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from .options import check_level
-from .result import _clean
+from .result import _clean, _freeze
 from .twfe import TwoWayFE, codes_of, numeric_column, require_columns
 
 
@@ -48,7 +47,7 @@ class EventStudyResult:
     details: Any = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+        object.__setattr__(self, "details", _freeze(self.details))
         object.__setattr__(self, "table", self.table.copy())
 
     def summary(self) -> pd.DataFrame:

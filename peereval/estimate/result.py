@@ -10,14 +10,40 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
 
 
+class FrozenMapping(Mapping):
+    """A read-only mapping that, unlike ``MappingProxyType``, can be pickled (results are cached)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any] | None = None):
+        object.__setattr__(self, "_data", dict(data or {}))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("FrozenMapping is read-only")
+
+    def __reduce__(self):
+        return (FrozenMapping, (self._data,))
+
+    def __repr__(self) -> str:
+        return f"FrozenMapping({self._data!r})"
+
+
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(mapping or {}))
+    return FrozenMapping(mapping)
 
 
 def _clean(value: Any) -> Any:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from .options import Aggregation, Control, check_level, check_option
-from .result import EffectResult, _clean
+from .result import EffectResult, _clean, _freeze
 from .twfe import codes_of, numeric_column, require_columns
 
 
@@ -79,7 +78,7 @@ class StaggeredResult:
     details: Any = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+        object.__setattr__(self, "details", _freeze(self.details))
         object.__setattr__(self, "table", self.table.copy())
 
     def att_gt(self) -> pd.DataFrame:

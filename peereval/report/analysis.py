@@ -115,14 +115,21 @@ class MonthlyAnalysis:
 def analyze(data_dir: str | Path, month: str, *, min_group_size: int | None = None,
             participation_target: float | None = None, sessions_target: float | None = None,
             onboarding_target: float | None = None, bug_turnaround_target: float | None = None,
-            alpha: float = 0.05, strict: bool = False) -> MonthlyAnalysis:
-    """Load the folder with the month's cutoff and compute everything the monthly report shows."""
+            alpha: float = 0.05, strict: bool = False, cache: str | Path | None = None) -> MonthlyAnalysis:
+    """Load the folder with the month's cutoff and compute everything the monthly report shows.
+
+    ``cache``: a pickle written by :func:`save_cache` for the same parameters and the same input
+    files (checked by fingerprint) is reused instead of recomputing; anything else is ignored.
+    """
     params = ReportParameters(
         data_dir=str(data_dir), month=month, min_group_size=min_group_size,
         participation_target=participation_target, sessions_target=sessions_target,
         onboarding_target=onboarding_target, bug_turnaround_target=bug_turnaround_target,
         alpha=float(alpha), strict=strict,
     ).validate()
+    cached = _from_cache(cache, params)
+    if cached is not None:
+        return cached
     from peereval.config import load_config
 
     config = load_config(data_dir).with_overrides(
@@ -148,3 +155,36 @@ def analyze(data_dir: str | Path, month: str, *, min_group_size: int | None = No
         dose=het.dose_response(data, conf_level=level),
         subgroups=het.subgroups(data, data.config.subgroups, conf_level=level) if data.config.subgroups else None,
     )
+
+
+def save_cache(analysis: MonthlyAnalysis, path: str | Path) -> Path:
+    """Write the analysis for the notebook the runner is about to execute (same process tree)."""
+    import pickle
+
+    path = Path(path)
+    with path.open("wb") as fh:
+        pickle.dump(analysis, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _from_cache(cache: str | Path | None, params: ReportParameters) -> MonthlyAnalysis | None:
+    if not cache or not Path(cache).is_file():
+        return None
+    import pickle
+
+    from peereval.data.reading import find_files, fingerprint
+
+    try:
+        with Path(cache).open("rb") as fh:
+            cached = pickle.load(fh)  # written by our own runner moments ago, never user input
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        return None
+    if not isinstance(cached, MonthlyAnalysis):
+        return None
+    same = {k: v for k, v in cached.params.to_dict().items() if k != "data_dir"} == \
+        {k: v for k, v in params.to_dict().items() if k != "data_dir"}
+    folder = Path(params.data_dir)
+    files, _ = find_files(folder)
+    if not same or fingerprint(folder, files) != cached.data.fingerprint:
+        return None
+    return cached

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from peereval.errors import PeerevalError
-from peereval.report.analysis import MonthlyAnalysis, ReportParameters, analyze
+from peereval.report.analysis import MonthlyAnalysis, ReportParameters, analyze, save_cache
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -114,7 +114,8 @@ def _publish(tmp: Path, final: Path) -> None:
 
 
 def publish_notebook(notebook: str, parameters: dict[str, Any], out: Path, name: str,
-                     extra_files: dict[str, str], progress: Progress = _noop) -> Path:
+                     extra_files: dict[str, str], progress: Progress = _noop,
+                     cache: MonthlyAnalysis | None = None) -> Path:
     """Execute ``notebook`` with ``parameters`` and publish ``OUT/NAME/`` (index.html, extra files, work/).
 
     Everything is written to a temporary folder first; the target appears complete or not at all,
@@ -125,6 +126,8 @@ def publish_notebook(notebook: str, parameters: dict[str, Any], out: Path, name:
     try:
         work = tmp / "work"
         work.mkdir()
+        if cache is not None:  # the notebook reuses this instead of loading the data a second time
+            parameters = parameters | {"analysis_cache": str(save_cache(cache, tmp / "analysis.pkl"))}
         progress(f"executing {notebook}")
         executed = work / notebook
         try:
@@ -137,6 +140,7 @@ def publish_notebook(notebook: str, parameters: dict[str, Any], out: Path, name:
         render_html(executed, tmp / "index.html")
         for filename, text in extra_files.items():
             (tmp / filename).write_text(text, encoding="utf-8")
+        (tmp / "analysis.pkl").unlink(missing_ok=True)
         (work / "README.txt").write_text(
             "Executed notebooks for researchers. They may hold row-level data: do not share this folder.\n"
             "The HTML report never links here.\n", encoding="utf-8")
@@ -166,7 +170,8 @@ def run_report(params: ReportParameters, out_dir: str | Path = "reports", *,
     nb_params = params.to_dict() | {"data_dir": str(Path(params.data_dir).resolve()),
                                     "generated_at": run["generated_at"]}
     doc = json.dumps(results_document(analysis, run), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    final = publish_notebook(REPORT_NOTEBOOK, nb_params, out, params.month, {"results.json": doc}, progress)
+    final = publish_notebook(REPORT_NOTEBOOK, nb_params, out, params.month, {"results.json": doc}, progress,
+                             cache=analysis)
     from peereval.report.index import write_index
 
     progress("updating the index of months")
