@@ -6,11 +6,9 @@ Coordinators: ``peereval report DATA --month YYYY-MM`` on the command line.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from peereval import effects, estimate
 from peereval.config import ProgramConfig, Targets
 from peereval.data.cohort import CohortData, load
 from peereval.errors import DataError, ParameterError, PeerevalError, Problem
-from peereval.kpis import KPIResult, compute_kpis
 
 try:
     __version__ = version("peereval")
@@ -32,3 +30,14 @@ __all__ = [
     "estimate",
     "load",
 ]
+
+
+def __getattr__(name: str):
+    """Heavy parts (scipy, statsmodels) load on first use, so `peereval validate` starts fast."""
+    import importlib
+
+    if name in ("effects", "estimate", "kpis"):
+        return importlib.import_module(f"peereval.{name}")
+    if name in ("compute_kpis", "KPIResult"):
+        return getattr(importlib.import_module("peereval.kpis"), name)
+    raise AttributeError(f"module 'peereval' has no attribute {name!r}")

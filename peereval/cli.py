@@ -97,12 +97,12 @@ def validate(
     strict: Annotated[bool, typer.Option("--strict", help="treat any excluded row as an error")] = False,
 ) -> None:
     """Check a data folder and print the data-quality ledger (exit 0 usable, 2 not)."""
+    import pandas as pd
     from rich.table import Table
 
     from peereval.data.cohort import load
-    from peereval.kpis import month_bounds
 
-    cutoff = None if month is None else month_bounds(_months(month)[0])[1] - __import__("pandas").Timedelta(days=1)
+    cutoff = None if month is None else pd.Period(_months(month)[0], "M").end_time.normalize()
     data = load(data_dir, cutoff=cutoff, strict=strict)
     table = Table(title=f"Data-quality ledger for {data_dir}" + (f" (cutoff {cutoff.date()})" if cutoff else ""))
     for col in ("table", "rows read", "rows used", "excluded / notes"):

@@ -102,7 +102,8 @@ def test_unreadable_files(tmp_path, tiny_tables):
     (folder / "tickets.csv").unlink()
     (folder / "tickets.xlsx").write_text("ticket_id,team\n")
     msgs = load_err(folder)
-    assert any(m.startswith("surveys.csv: is not UTF-8 text — save it as 'CSV UTF-8'") for m in msgs)
+    assert ("surveys.csv:3: is not UTF-8 text (byte 0xE9 on this line; probably Windows-1252 or Latin-1) — save it "
+            "as 'CSV UTF-8' (in Excel: File › Save As › CSV UTF-8)") in msgs
     assert "sessions.csv: uses semicolons between fields, not commas — export it as comma-separated CSV" in msgs
     assert any(m.startswith("tickets.xlsx: is not an Excel workbook") for m in msgs)
 

@@ -17,6 +17,8 @@ from peereval.data.validation import (
     as_text,
     check_reference,
     check_unique,
+    drop_header_rows,
+    exclude_duplicate_rows,
     type_table,
 )
 from peereval.errors import DataError, Problem
@@ -85,9 +87,10 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
     out = Collector()
     out.problems.extend(problems)
     raws: dict[str, RawTable] = {}
+    ambiguous = {t for t in TABLES for p in problems if p.what.startswith(f"several files for table '{t}'")}
     for name, spec in TABLES.items():
         if name not in files:
-            if spec.required:
+            if spec.required and name not in ambiguous:
                 out.problems.append(Problem(f"{name}.csv", "required file is missing",
                                             f"add {name}.csv (or .parquet/.xlsx) to {folder}"))
             continue
@@ -102,6 +105,7 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
         if spec.required and raw.frame.empty:
             out.problems.append(Problem(raw.file, "has a header but no rows", f"export the {name} table with its rows"))
             continue
+        raw = raws[name] = drop_header_rows(raw, spec, out)
         if spec.key and spec.key in raw.frame.columns:
             check_unique(raw.frame, spec.key, raw.file, out)
         frame = type_table(raw, spec, out, rows_are_design=(name == "teams"))
@@ -182,6 +186,8 @@ def _link_tables(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], out:
             df = check_reference(df, "team", file, team_ids, kept_teams, "teams", out, table)
         else:
             df = check_reference(df, "person_id", file, person_ids, kept_people, "people", out, table)
+            if table == "surveys" and "question" in df.columns:  # without questions, equal rows may be two answers
+                df = exclude_duplicate_rows(df, table, file, out)
             if table == "milestones":
                 df = df.assign(hire_date=df["person_id"].map(people.set_index("person_id")["hire_date"]))
         df = apply_row_rules(df, TABLES[table], file, out)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 import zipfile
 from dataclasses import dataclass
@@ -74,39 +75,105 @@ def fingerprint(folder: Path, files: dict[str, Path]) -> str:
     return digest.hexdigest()
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    with path.open("rb") as fh:
-        head = fh.read(4096)
-    if b"\0" in head:
-        raise _Unreadable("is not a text CSV file (it contains binary data)",
-                          "export the table again as CSV (UTF-8)")
+_SIGNATURES = (
+    (b"PK\x03\x04", "is an Excel workbook (or another zip file) saved with a .csv name",
+     "rename it to .xlsx if it is a workbook, or export the table again as CSV UTF-8"),
+    (b"\xd0\xcf\x11\xe0", "is an old-format Excel (.xls) workbook saved with a .csv name",
+     "open it in Excel and save it as 'CSV UTF-8' (File › Save As)"),
+    (b"\x1f\x8b", "is a gzip-compressed file, not a CSV file", "uncompress it first"),
+    (b"PAR1", "is a Parquet file saved with a .csv name", "rename it to .parquet"),
+)
+_FIX_UTF8 = "save it as 'CSV UTF-8' (in Excel: File › Save As › CSV UTF-8)"
+
+
+def _decode_csv(path: Path) -> str:
+    """The file's text, or an _Unreadable saying exactly what kind of file it really is."""
+    data = path.read_bytes()
+    for magic, what, fix in _SIGNATURES:
+        if data.startswith(magic):
+            raise _Unreadable(what, fix)
+    head = data[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) >= 4 and head[1::2].count(0) > len(head) // 4):
+        raise _Unreadable("is UTF-16 text (Excel's 'Unicode Text'), not UTF-8", _FIX_UTF8)
+    if b"\0" in data:
+        raise _Unreadable("is not a text CSV file (it contains binary data)", "export the table again as CSV (UTF-8)")
     try:
-        head.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass  # a multi-byte character may be cut at the boundary; the full read decides
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise _Unreadable(f"is not UTF-8 text (byte 0x{data[exc.start]:02X} on this line; probably Windows-1252 "
+                          "or Latin-1)", _FIX_UTF8, row=line) from None
+
+
+def _csv_records(text: str) -> tuple[list[list[str]], list[int]]:
+    """Non-blank CSV records with the file line each starts on (quoted line breaks stay in their value)."""
+    records: list[list[str]] = []
+    lines: list[int] = []
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                            skip_blank_lines=True)
-    except UnicodeDecodeError:
-        raise _Unreadable("is not UTF-8 text",
-                          "save it as 'CSV UTF-8' (in Excel: File › Save As › CSV UTF-8)") from None
-    except pd.errors.EmptyDataError:
-        raise _Unreadable("is empty", "export the table again with its header row") from None
-    except pd.errors.ParserError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        where = f" at line {line.group(1)}" if line else ""
-        raise _Unreadable(f"has rows with more fields than the header{where}",
-                          "check for unquoted commas in text fields, or re-export the file") from None
-    if frame.shape[1] == 1 and frame.columns[0] and re.search(r"[;\t|]", str(frame.columns[0])):
-        delim = csv.Sniffer().sniff(str(frame.columns[0]), delimiters=";\t|").delimiter
+        reader = csv.reader(io.StringIO(text, newline=""))
+        prev = 0
+        for rec in reader:
+            start, prev = prev + 1, reader.line_num
+            if rec and any(v.strip() for v in rec):  # blank lines and all-empty rows (',,,') are not rows
+                records.append(rec)
+                lines.append(start)
+    finally:
+        csv.field_size_limit(limit)
+    if records and any("\n" in v for v in records[-1]):  # a quote left open swallows the rest of the file
+        tail = text.split("\n", lines[-1] - 1)[-1] if lines[-1] > 1 else text
+        try:
+            for _ in csv.reader(io.StringIO(tail, newline=""), strict=True):
+                pass
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise _Unreadable("a double quote (\") opened on this line is never closed, so the rest of the "
+                                  "file reads as one value", "close the quote (or remove it) and export again",
+                                  row=lines[-1]) from None
+    return records, lines
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, list[int]]:
+    text = _decode_csv(path)
+    records, lines = _csv_records(text)
+    if not records:
+        raise _Unreadable("is empty", "export the table again with its header row")
+    header, data, rows = records[0], records[1:], lines[1:]
+    if len(header) == 1 and header[0] and re.search(r"[;\t|]", header[0]):
+        delim = csv.Sniffer().sniff(header[0], delimiters=";\t|").delimiter
         shown = {"\t": "tab", ";": "semicolon", "|": "pipe"}[delim]
-        raise _Unreadable(f"uses {shown}s between fields, not commas",
-                          "export it as comma-separated CSV")
-    return frame
+        raise _Unreadable(f"uses {shown}s between fields, not commas", "export it as comma-separated CSV")
+    width = len(header)
+    longer = [len(rec) for rec in data if len(rec) > width and any(v.strip() for v in rec[width:])]
+    if data and len(longer) > len(data) / 2:  # a title line above the header, most likely
+        most = max(set(longer), key=longer.count)
+        raise _Unreadable(f"the header has {width} field{'s' if width != 1 else ''} but most rows have {most}",
+                          "the first line must hold the column names: remove any title lines above them",
+                          row=lines[0])
+    ragged: list[Problem] = []
+    for i, rec in enumerate(data):
+        if len(rec) > width:
+            if any(v.strip() for v in rec[width:]):
+                ragged.append(Problem(path.name, f"row has {len(rec)} fields but the header has {width}",
+                                      "put text that contains commas in double quotes, or re-export the file",
+                                      row=rows[i]))
+            data[i] = rec[:width]
+        elif len(rec) < width:
+            data[i] = rec + [""] * (width - len(rec))
+    if ragged:
+        raise _Unreadable("", "", problems=ragged)
+    frame = pd.DataFrame(data, columns=header, dtype=object) if data else pd.DataFrame(columns=header, dtype=object)
+    return frame, rows
 
 
 def _read_excel(path: Path) -> pd.DataFrame:
     if not zipfile.is_zipfile(path):
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+        if magic == b"\xd0\xcf\x11\xe0":
+            raise _Unreadable("is an old-format (.xls) or password-protected Excel workbook",
+                              "save it as an Excel workbook (.xlsx) without a password, or as CSV UTF-8")
         raise _Unreadable("is not an Excel workbook (the file has an .xlsx name but other content)",
                           "open it and save it again as an Excel workbook (.xlsx), or rename it to .csv")
     frame = pd.read_excel(path, dtype=object, engine="openpyxl")
@@ -114,36 +181,36 @@ def _read_excel(path: Path) -> pd.DataFrame:
 
 
 class _Unreadable(Exception):
-    def __init__(self, what: str, fix: str):
+    def __init__(self, what: str, fix: str, row: int | None = None, problems: list[Problem] | None = None):
         super().__init__(what)
-        self.what, self.fix = what, fix
+        self.what, self.fix, self.row, self.problems = what, fix, row, problems
 
 
 def read_table(name: str, path: Path) -> tuple[RawTable | None, list[Problem]]:
     """Read one file; return the raw table or the problems that stop it from being read."""
     suffix = path.suffix.lower()
+    rows: list[int] | None = None
     try:
         if suffix == ".csv":
-            frame = _read_csv(path)
-            first_row = 2  # line 1 is the header
+            frame, rows = _read_csv(path)  # file lines: blank lines and quoted line breaks are accounted for
         elif suffix == ".xlsx":
             frame = _read_excel(path)
-            first_row = 2
+            first_row = 2  # line 1 is the header
         else:
             frame = pd.read_parquet(path)
             first_row = 1
     except _Unreadable as exc:
-        return None, [Problem(path.name, exc.what, exc.fix)]
+        return None, exc.problems or [Problem(path.name, exc.what, exc.fix, row=exc.row)]
     except Exception as exc:  # any reader failure is the file's problem, never a traceback
         kind = {".xlsx": "Excel", ".parquet": "Parquet"}.get(suffix, "CSV")
         return None, [Problem(path.name, f"cannot be read as {kind} ({type(exc).__name__}: {exc})",
                               f"export the table again as {kind}")]
     columns = [normalise_column(c) for c in frame.columns]
-    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    dupes = sorted({c for c in columns if columns.count(c) > 1 and c and not c.startswith("unnamed:")})
     if dupes:
         return None, [Problem(path.name, f"column '{c}' appears more than once", "keep one of them",
                               column=c) for c in dupes]
     frame.columns = columns
     frame = frame.reset_index(drop=True)
-    frame[ROW] = pd.RangeIndex(first_row, first_row + len(frame))
+    frame[ROW] = rows if rows is not None else pd.RangeIndex(first_row, first_row + len(frame))
     return RawTable(name, path, frame), []

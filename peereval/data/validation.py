@@ -6,6 +6,7 @@ Two outcomes for anything wrong: a *problem* (the folder cannot be used until it
 
 from __future__ import annotations
 
+import difflib
 import re
 
 import numpy as np
@@ -14,10 +15,15 @@ import pandera.pandas as pa
 
 from peereval.data.contract import RULE_HELP, ColumnSpec, TableSpec, row_schema
 from peereval.data.ledger import Exclusion, ExclusionKind
-from peereval.data.reading import ROW, RawTable
+from peereval.data.reading import ROW, RawTable, normalise_column
 from peereval.errors import Problem
 
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+# a full calendar date first (year, month, day): no guessing of day/month order, no "2026-03" as March 1st
+_FULL_DATE = re.compile(r"^\d{4}(?:-\d{2}-\d{2}|/\d{2}/\d{2}|\d{4})(?:[T ]|$)")
+_DAY_FIRST = re.compile(r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?:\s|T|$)")
+_EXCEL_SERIAL = re.compile(r"^[1-9]\d{4}(?:\.\d+)?$")
+_DATE_FIX = "write dates as YYYY-MM-DD (ISO 8601), e.g. 2026-03-31"
 MAX_LISTED = 20  # problems of one kind listed per file before "… and N more"
 
 
@@ -86,8 +92,18 @@ def as_datetime(s: pd.Series) -> tuple[pd.Series, int]:
         return s.astype("datetime64[ns]"), 0
     text = as_text(s)
     n_tz = int(text.dropna().astype(str).str.contains(_TZ_SUFFIX).sum())
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
-    return parsed.dt.tz_localize(None).astype("datetime64[ns]"), n_tz
+    text = text.where(text.astype(str).str.match(_FULL_DATE), None)
+    # naive and offset values are parsed apart: pandas would otherwise apply an earlier row's offset
+    # to the naive values after it (order-dependent, silently shifted times)
+    aware = text.notna() & text.astype(str).str.contains(_TZ_SUFFIX)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    if (text.notna() & ~aware).any():
+        naive = pd.to_datetime(text[~aware], format="ISO8601", errors="coerce", utc=True)
+        parsed[~aware] = naive.dt.tz_localize(None).astype("datetime64[ns]")
+    if aware.any():
+        shifted = pd.to_datetime(text[aware], format="ISO8601", errors="coerce", utc=True)
+        parsed[aware] = shifted.dt.tz_localize(None).astype("datetime64[ns]")
+    return parsed, n_tz
 
 
 def as_number(s: pd.Series) -> pd.Series:
@@ -96,9 +112,25 @@ def as_number(s: pd.Series) -> pd.Series:
     return pd.to_numeric(as_text(s), errors="coerce").astype("float64")
 
 
-def _column_problem(spec: TableSpec, col: ColumnSpec) -> tuple[str, str]:
+def date_fix(values) -> str:
+    """How to fix unparseable dates, naming the likely cause seen in ``values``."""
+    shown = [str(v).strip() for v in values if v is not None and str(v).strip()]
+    day_first = next((v for v in shown if _DAY_FIRST.match(v)), None)
+    if day_first:
+        return (f"{_DATE_FIX} ('{day_first[:20]}' could be day/month or month/day, so it is never guessed: "
+                "export the column in ISO format)")
+    serial = next((v for v in shown if _EXCEL_SERIAL.match(v)), None)
+    if serial:
+        return f"{_DATE_FIX} ('{serial}' looks like an Excel day number: format the column as a date before exporting)"
+    partial = next((v for v in shown if re.match(r"^\d{4}(-\d{1,2})?$", v)), None)
+    if partial:
+        return f"{_DATE_FIX} ('{partial}' is not a full date: give year, month and day)"
+    return _DATE_FIX
+
+
+def _column_problem(spec: TableSpec, col: ColumnSpec, values=()) -> tuple[str, str]:
     if col.kind == "date":
-        return f"unparseable date in {col.name}", "write dates as YYYY-MM-DD (ISO 8601), e.g. 2026-03-31"
+        return f"unparseable date in {col.name}", date_fix(values)
     if col.kind == "number":
         return f"not a number in {col.name}", f"write {col.name} as a plain number, e.g. 45"
     if col.kind == "choice":
@@ -115,9 +147,17 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
     """
     df = raw.frame
     missing = [c for c in spec.required_columns if c not in df.columns]
+    known = {c.name for c in spec.columns} | {ROW}
+    unknown = [c for c in df.columns if c not in known and c and not c.startswith("unnamed:")]
     for c in missing:
-        out.problems.append(Problem(raw.file, "required column is missing",
-                                    f"add a column named '{c}' (names are case-insensitive)", column=c))
+        close = difflib.get_close_matches(c, unknown, n=1, cutoff=0.6)
+        if close:
+            fix = f"rename column '{close[0]}' to '{c}' (names are case-insensitive)"
+        else:
+            found = ", ".join(f"'{x}'" for x in [x for x in df.columns if x != ROW][:12]) or "none"
+            fix = (f"add a column named '{c}' (names are case-insensitive; the first line must be the header, "
+                   f"found: {found[:200]})")
+        out.problems.append(Problem(raw.file, "required column is missing", fix, column=c))
     if missing:
         return None
     personal = [c.name for c in spec.columns if c.personal and c.name in df.columns]
@@ -154,15 +194,40 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
                 typed = out.exclude(spec.name, raw.file, typed, pd.Series(blank, index=df.index).reindex(typed.index),
                                     what, column=col.name, fix=fix)
         if invalid.any():
-            what, fix = _column_problem(spec, col)
+            bad_values = as_text(df.loc[invalid, col.name])
+            what, fix = _column_problem(spec, col, bad_values.head(50))
             if rows_are_design:
-                shown = df.loc[invalid, col.name].astype(str).str.slice(0, 40)
-                for r, v in list(zip(df.loc[invalid, ROW], shown, strict=True))[:MAX_LISTED]:
-                    out.problems.append(Problem(raw.file, f"'{v}': {what}", fix, column=col.name, row=int(r)))
+                shown = bad_values.astype(str).str.slice(0, 40)
+                for r, v, raw_v in list(zip(df.loc[invalid, ROW], shown, bad_values, strict=True))[:MAX_LISTED]:
+                    one_fix = _column_problem(spec, col, [raw_v])[1]
+                    out.problems.append(Problem(raw.file, f"'{v}': {what}", one_fix, column=col.name, row=int(r)))
             else:
                 typed = out.exclude(spec.name, raw.file, typed, pd.Series(invalid, index=df.index).reindex(typed.index),
                                     what, column=col.name, fix=fix)
     return typed
+
+
+def drop_header_rows(raw: RawTable, spec: TableSpec, out: Collector) -> RawTable:
+    """Rows that repeat the header (files pasted together) are not data: left out and counted."""
+    cols = [c for c in spec.required_columns if c in raw.frame.columns]
+    if not cols or raw.frame.empty:
+        return raw
+    mask = np.ones(len(raw.frame), dtype=bool)
+    for c in cols:
+        mask &= (raw.frame[c].astype(str).map(normalise_column) == c).to_numpy()
+    if not mask.any():
+        return raw
+    frame = out.exclude(spec.name, raw.file, raw.frame, mask, "repeated header row (not data)", kind="scope",
+                        fix="remove the header lines repeated inside the file")
+    return RawTable(raw.name, raw.path, frame)
+
+
+def exclude_duplicate_rows(df: pd.DataFrame, table: str, file: str, out: Collector) -> pd.DataFrame:
+    """Identical rows in a table without ids would be counted twice: keep the first, count the rest."""
+    cols = [c for c in df.columns if c != ROW]
+    dup = df.duplicated(cols, keep="first")
+    return out.exclude(table, file, df, dup, "duplicate row (same values as an earlier row)",
+                       fix="remove the repeated rows (was the export pasted twice?)")
 
 
 def apply_row_rules(df: pd.DataFrame, spec: TableSpec, file: str, out: Collector) -> pd.DataFrame:

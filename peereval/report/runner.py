@@ -162,9 +162,9 @@ def run_report(params: ReportParameters, out_dir: str | Path = "reports", *,
     started = time.perf_counter()
     params = params.validate()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     progress(f"loading and validating {params.data_dir}")
     analysis = analyze(**params.to_dict())
+    out.mkdir(parents=True, exist_ok=True)
     progress(f"data usable: {sum(analysis.data.ledger.rows_read.values()):,} rows read")
     run = {"generated_at": _now()}
     nb_params = params.to_dict() | {"data_dir": str(Path(params.data_dir).resolve()),
