@@ -114,6 +114,12 @@ pr.present.subgroups(analysis)
 pr.present.integrity(analysis)
 
 # %% [markdown]
+# ### What do participants say? (only when allowed, never naming anyone)
+
+# %%
+pr.present.comments(analysis)
+
+# %% [markdown]
 # ### How does each pilot team do since it started?
 
 # %%

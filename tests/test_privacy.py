@@ -85,3 +85,20 @@ def test_small_groups_suppressed_everywhere(planted):
     expected = small + 1 if small == 1 else small
     rows = re.findall(r"<tr><td>Pilot team (\d)</td>(.*?)</tr>", present.per_team(a).markup)
     assert sum("suppressed" in cells for _, cells in rows) == expected >= 2
+
+
+def test_comments_only_when_allowed_and_never_naming_anyone(planted):
+    folder, outcome = planted
+    assert "Loved the live demo" not in outcome.html.read_text(encoding="utf-8")  # show_comments is off
+    toml = (folder / "program.toml").read_text()
+    (folder / "program.toml").write_text(toml.replace("[program]\n", "[program]\nshow_comments = true\n"))
+    try:
+        a = analyze(folder, month="2026-10")
+        markup = present.comments(a).markup
+        too_few = present.comments(analyze(folder, month="2026-10", min_group_size=10_000)).markup
+    finally:
+        (folder / "program.toml").write_text(toml)
+    assert "suppressed: fewer than 10000 people commented" in too_few
+    assert "<li>" in markup
+    assert "Canarywood" not in markup and "Zebulon" not in markup and "canary.example" not in markup
+    assert "withheld because they name a person" in markup

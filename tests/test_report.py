@@ -136,3 +136,16 @@ def test_analysis_cache_is_used_only_for_the_same_inputs(tmp_path):
     (copy / "program.toml").write_text((copy / "program.toml").read_text().replace("(sample)", "(changed)"))
     changed = analyze(copy, month=MONTH, cache=path)  # input files differ: recomputed
     assert changed.data.config.name == "Peer learning pilot (changed)"
+
+
+def test_second_generated_dataset_renders(tmp_path):
+    from peereval.data.sample import generate
+
+    truth = generate(tmp_path / "data", seed=7, teams=24, months=20, end_month="2026-06")
+    outcome = run_report(ReportParameters(str(tmp_path / "data"), "2026-06"), tmp_path / "out")
+    doc = json.loads(outcome.results.read_text())
+    bug, onb = doc["bug_turnaround"], doc["onboarding"]
+    assert bug["n_teams"] == 24 and bug["ci_low"] <= truth["bug_turnaround_effect"] <= bug["ci_high"]
+    assert onb["ci_low"] <= 1 - truth["onboarding_time_ratio"] <= onb["ci_high"]
+    html = outcome.html.read_text(encoding="utf-8")
+    assert "2026-06" in html and "Bug turnaround" in html

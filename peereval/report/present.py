@@ -355,3 +355,16 @@ def subgroups(a: MonthlyAnalysis) -> Html:
                   rows, notes=[f"¹ suppressed: fewer than {a.kpis.min_group_size} pilot or control hires, or fewer "
                                "than 3 pilot hires competent yet.",
                                "p-values are adjusted (Holm) for testing several subgroups at once."])
+
+
+def comments(a: MonthlyAnalysis) -> Html:
+    """Survey comments when allowed: unattributed, large groups only, never naming a person."""
+    from peereval.report.comments import select_comments
+
+    c = select_comments(a.data)
+    if not c.shown:
+        return Html(f"<p>{esc(c.reason or 'No comments to show.')}</p>")
+    items = "".join(f"<li>“{esc(t)}”</li>" for t in c.shown)
+    note = (f'<p class="pe-note">{c.withheld} comment{"s" if c.withheld != 1 else ""} withheld because '
+            "they name a person.</p>") if c.withheld else ""
+    return Html(f'<ul class="pe-comments">{items}</ul>{note}')
