@@ -129,7 +129,7 @@ def km_chart(result, min_group: int) -> plt.Figure:
     """Kaplan–Meier curves with at-risk counts, pilot and control in their report colours."""
     _style()
     fig, ax = plt.subplots(figsize=(8, 5.2))
-    result.plot(ax=ax, palette=COLORS)
+    result.plot(ax=ax, palette=COLORS, at_risk_times=[0, 30, 60, 90, 120, 180])
     ax.set_title("New hires not yet competent, by days since hire (ticks: not yet competent at the cutoff)")
     ax.set_xlabel("days since hire", labelpad=2)
     ax.set_ylabel("share not yet competent")
