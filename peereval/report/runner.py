@@ -55,19 +55,29 @@ def notebook_path(name: str) -> Path:
 
 
 def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], cwd: Path) -> None:
-    """Run a notebook with papermill (explicit kernel, cell timeout); raise if any cell failed."""
-    import papermill as pm
+    """Run a notebook with papermill (explicit kernel, cell timeout); raise if any cell failed.
 
-    try:
-        pm.execute_notebook(
-            str(source), str(target), parameters=parameters, kernel_name=KERNEL,
-            execution_timeout=CELL_TIMEOUT_S, progress_bar=False, cwd=str(cwd), log_output=False,
-        )
-    except pm.PapermillExecutionError as exc:
-        raise ReportError(
-            f"report cell {exc.exec_count} failed ({exc.ename}: {exc.evalue}); nothing was published. "
-            f"The failed notebook is kept as .failed-<month>.ipynb in the output folder."
-        ) from None
+    The kernel talks over local IPC sockets in a private temporary folder rather than TCP on
+    localhost, and is shut down here whatever happens.
+    """
+    import papermill as pm
+    from jupyter_client import KernelManager
+
+    with tempfile.TemporaryDirectory(prefix="peereval-kernel-") as sockets:
+        km = KernelManager(kernel_name=KERNEL, transport="ipc", ip=str(Path(sockets) / "kernel"))
+        try:
+            pm.execute_notebook(
+                str(source), str(target), parameters=parameters, kernel_name=KERNEL, km=km,
+                execution_timeout=CELL_TIMEOUT_S, progress_bar=False, cwd=str(cwd), log_output=False,
+            )
+        except pm.PapermillExecutionError as exc:
+            raise ReportError(
+                f"report cell {exc.exec_count} failed ({exc.ename}: {exc.evalue}); nothing was published. "
+                f"The failed notebook is kept as .failed-<month>.ipynb in the output folder."
+            ) from None
+        finally:
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
 
 
 def render_html(notebook: Path, target: Path) -> None:
