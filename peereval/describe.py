@@ -6,10 +6,21 @@ teams were chosen, not randomly assigned, and the company-wide trend moves both 
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
 from peereval.data.cohort import CohortData
+
+_TICKET_FRAMES: dict[int, tuple] = {}  # id(data) -> (weak ref, its tickets, its teams, frame)
+
+
+def month_labels(ts: pd.Series) -> np.ndarray:
+    """``ts.dt.to_period("M").astype(str)`` ("2026-10", "NaT" when missing), formatting each month once."""
+    codes, months = pd.factorize(ts.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]"))
+    labels = np.append(pd.PeriodIndex(months, freq="M").astype(str).to_numpy(dtype=object), "NaT")
+    return labels[codes]
 
 
 def ticket_frame(data: CohortData) -> pd.DataFrame:
@@ -17,18 +28,37 @@ def ticket_frame(data: CohortData) -> pd.DataFrame:
 
     ``treated`` is 1 for tickets of a pilot team created on/after the team's pilot_start.
     Open tickets have NaN ``hours`` and ``open`` True (censored at the cutoff).
+    Built once per loaded data set (the report asks for it several times); the frame returned
+    is a shallow copy, so adding columns is fine but do not modify its values in place.
     """
+    key = id(data)
+    hit = _TICKET_FRAMES.get(key)
+    if hit is not None and hit[0]() is data and hit[1] is data.tickets and hit[2] is data.teams:
+        return hit[3].copy(deep=False)
+    frame = _ticket_frame(data)
+    ref = weakref.ref(data, lambda _, key=key: _TICKET_FRAMES.pop(key, None))  # dropped with the data
+    _TICKET_FRAMES[key] = (ref, data.tickets, data.teams, frame)
+    return frame.copy(deep=False)
+
+
+def _ticket_frame(data: CohortData) -> pd.DataFrame:
     t = data.tickets
     teams = data.teams.set_index("team")
+    codes, team_ids = pd.factorize(t["team"].to_numpy())  # look each team up once, not once per ticket
+    team_ids = pd.Index(team_ids)
+
+    def per_team(values: pd.Series) -> np.ndarray:  # as values.map(team): missing teams give NaN/NaT
+        return pd.api.extensions.take(values.reindex(team_ids).to_numpy(), codes, allow_fill=True)
+
     frame = pd.DataFrame({
         "ticket_id": t["ticket_id"].to_numpy(),
         "team": t["team"].to_numpy(),
         "created_at": t["created_at"].to_numpy(),
         "resolved_at": t["resolved_at"].to_numpy(),
     })
-    frame["cohort"] = frame["team"].map(teams["cohort"])
-    frame["pilot_start"] = frame["team"].map(teams["pilot_start"])
-    frame["month"] = frame["created_at"].dt.to_period("M").astype(str)
+    frame["cohort"] = per_team(teams["cohort"])
+    frame["pilot_start"] = per_team(teams["pilot_start"])
+    frame["month"] = month_labels(frame["created_at"])
     frame["hours"] = (frame["resolved_at"] - frame["created_at"]).dt.total_seconds() / 3600.0
     frame["open"] = frame["resolved_at"].isna()
     frame["treated"] = ((frame["cohort"] == "pilot") & (frame["created_at"] >= frame["pilot_start"])).astype(int)

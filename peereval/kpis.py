@@ -134,10 +134,10 @@ def compute_kpis(data: CohortData, month: str) -> KPIResult:
         exposure = _exposure_months(active, lo, m_end)
         for fmt, count in s["format"].value_counts().sort_index().items():
             fmt_rows.append({"scope": scope, "format": fmt, "sessions": int(count)})
+        by_team = [_split_by_team(x) for x in (s, a, sv)]  # one pass, not one filter per team
         for team in ["all", *sorted(pilots.index)]:
-            ts = s if team == "all" else s[s["team"] == team]
-            ta = a if team == "all" else a[a["team"] == team]
-            tv = sv if team == "all" else sv[sv["team"] == team]
+            ts, ta, tv = (s, a, sv) if team == "all" else (split.get(team, x.iloc[:0]) for split, x in
+                                                           zip(by_team, (s, a, sv), strict=True))
             texp = float(exposure.sum()) if team == "all" else float(exposure.get(team, 0.0))
             people = int(team_size.reindex(list(active.index) if team == "all" else [team]).fillna(0).sum())
             rows.extend(_team_rows(scope, team, ts, ta, tv, texp, people))
@@ -145,6 +145,11 @@ def compute_kpis(data: CohortData, month: str) -> KPIResult:
     table = _judge(table, cfg.targets, cfg.min_group_size)
     formats = pd.DataFrame(fmt_rows, columns=["scope", "format", "sessions"])
     return KPIResult(month=month, table=table, formats=formats, min_group_size=cfg.min_group_size)
+
+
+def _split_by_team(df: pd.DataFrame) -> dict:
+    """``{team: rows of that team}`` (rows in their original order), as ``df[df["team"] == team]``."""
+    return {team: part for team, part in df.groupby("team", sort=False)}
 
 
 def _team_rows(scope, team, s, a, sv, exposure, people) -> list[dict[str, Any]]:

@@ -12,18 +12,27 @@ import re
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pyarrow
+import pyarrow.compute as pc
 
 from peereval.data.contract import RULE_HELP, ColumnSpec, TableSpec, row_schema
 from peereval.data.ledger import Exclusion, ExclusionKind
 from peereval.data.reading import ROW, RawTable, normalise_column
 from peereval.errors import Problem
 
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
-# a full calendar date first (year, month, day): no guessing of day/month order, no "2026-03" as March 1st
-_FULL_DATE = re.compile(r"^\d{4}(?:-\d{2}-\d{2}|/\d{2}/\d{2}|\d{4})(?:[T ]|$)")
 _DAY_FIRST = re.compile(r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?:\s|T|$)")
 _EXCEL_SERIAL = re.compile(r"^[1-9]\d{4}(?:\.\d+)?$")
 _DATE_FIX = "write dates as YYYY-MM-DD (ISO 8601), e.g. 2026-03-31"
+# The same patterns for pyarrow.compute (RE2), run on whole columns at once. Python's str.strip()
+# and re's \s strip/match exactly these characters, and \d is any Unicode decimal digit (\p{Nd}).
+_SPACES = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006" \
+          "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_RE2_SPACE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _SPACES) + "]"
+_RE2_EDGE_SPACE = f"^{_RE2_SPACE}|{_RE2_SPACE}$"
+# a time-zone offset or Z at the end; a full calendar date first (year, month, day): no guessing of
+# day/month order, no "2026-03" as March 1st
+_RE2_TZ_SUFFIX = r"(?:Z|[+-]\p{Nd}{2}:?\p{Nd}{2})$"
+_RE2_FULL_DATE = r"^\p{Nd}{4}(?:-\p{Nd}{2}-\p{Nd}{2}|/\p{Nd}{2}/\p{Nd}{2}|\p{Nd}{4})(?:[T ]|$)"
 MAX_LISTED = 20  # problems of one kind listed per file before "… and N more"
 
 
@@ -41,7 +50,7 @@ class Collector:
         name = table if isinstance(table, str) else table.name
         mask = np.asarray(pd.Series(mask, index=df.index).fillna(False), dtype=bool)
         if mask.any():
-            rows = tuple(int(r) for r in df.loc[mask, ROW])
+            rows = tuple(np.asarray(df[ROW].to_numpy()[mask], dtype=np.int64).tolist())
             self.exclusions.append(Exclusion(name, file, reason, kind, rows, column, fix))
             return df.loc[~mask]
         return df
@@ -72,30 +81,69 @@ def _text_value(v: object) -> object:
     return str(v).strip()
 
 
+def _arrow_strings(values: np.ndarray) -> pyarrow.Array | None:
+    """An object array of str (None/NaN/NA for missing) as an Arrow string array; None if it holds anything else."""
+    try:
+        return pyarrow.array(values, type=pyarrow.string(), from_pandas=True)
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
+        return None
+
+
+def _true(mask) -> np.ndarray:
+    """An Arrow boolean result as a writable numpy mask (null counts as False)."""
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False).copy()
+
+
+def _strip_strings(s: pd.Series) -> pd.Series | None:
+    """``as_text`` for a column of strings, vectorised: only values with whitespace at an end are touched."""
+    values = s.to_numpy(dtype=object)
+    arr = _arrow_strings(values)
+    if arr is None:
+        return None
+    out = values.copy()
+    edge = np.flatnonzero(_true(pc.match_substring_regex(arr, _RE2_EDGE_SPACE)))
+    if edge.size:
+        out[edge] = [v.strip() for v in out[edge]]
+    blank = ~_true(pc.not_equal(pc.binary_length(arr), 0))
+    if edge.size:
+        blank[edge] |= out[edge] == ""
+    out[blank] = None
+    return pd.Series(out, index=s.index, name=s.name, dtype=object)
+
+
 def as_text(s: pd.Series) -> pd.Series:
     """Identifiers and free text as stripped Python strings (None when blank), any source format."""
     if pd.api.types.is_integer_dtype(s) and not pd.api.types.is_bool_dtype(s):
         out = s.astype("Int64").astype(str).astype(object)
         return out.where(s.notna(), None)
     if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        fast = _strip_strings(s)
+        if fast is not None:
+            return fast
         out = s.astype(object).str.strip()
     else:
         out = s.astype(object).map(_text_value)
     return out.where(out.notna() & (out != ""), None)
 
 
-def as_datetime(s: pd.Series) -> tuple[pd.Series, int]:
-    """Dates/date-times as naive timestamps (offsets converted to UTC); also count offset values."""
+def as_datetime(s: pd.Series, text: pd.Series | None = None) -> tuple[pd.Series, int]:
+    """Dates/date-times as naive timestamps (offsets converted to UTC); also count offset values.
+
+    ``text``: ``as_text(s)`` when the caller has it already.
+    """
     if pd.api.types.is_datetime64_any_dtype(s):
         if getattr(s.dt, "tz", None) is not None:
             return s.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]"), int(s.notna().sum())
         return s.astype("datetime64[ns]"), 0
-    text = as_text(s)
-    n_tz = int(text.dropna().astype(str).str.contains(_TZ_SUFFIX).sum())
-    text = text.where(text.astype(str).str.match(_FULL_DATE), None)
+    text = as_text(s) if text is None else text
+    arr = _arrow_strings(text.to_numpy(dtype=object))  # as_text gives str or None only
+    tz = _true(pc.match_substring_regex(arr, _RE2_TZ_SUFFIX))
+    n_tz = int(tz.sum())
+    full = _true(pc.match_substring_regex(arr, _RE2_FULL_DATE))
+    text = text.where(full, None)
     # naive and offset values are parsed apart: pandas would otherwise apply an earlier row's offset
     # to the naive values after it (order-dependent, silently shifted times)
-    aware = text.notna() & text.astype(str).str.contains(_TZ_SUFFIX)
+    aware = pd.Series(full & tz, index=text.index)
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     if (text.notna() & ~aware).any():
         naive = pd.to_datetime(text[~aware], format="ISO8601", errors="coerce", utc=True)
@@ -106,10 +154,10 @@ def as_datetime(s: pd.Series) -> tuple[pd.Series, int]:
     return parsed, n_tz
 
 
-def as_number(s: pd.Series) -> pd.Series:
+def as_number(s: pd.Series, text: pd.Series | None = None) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         return s.astype("float64")
-    return pd.to_numeric(as_text(s), errors="coerce").astype("float64")
+    return pd.to_numeric(as_text(s) if text is None else text, errors="coerce").astype("float64")
 
 
 def date_fix(values) -> str:
@@ -126,6 +174,15 @@ def date_fix(values) -> str:
     if partial:
         return f"{_DATE_FIX} ('{partial}' is not a full date: give year, month and day)"
     return _DATE_FIX
+
+
+def _lower_choices(text: pd.Series, choices: tuple[str, ...]) -> pd.Series:
+    """Lower-cased choice values, ``"\\0invalid"`` for anything else (None stays None); one pass per distinct value."""
+    codes, uniques = pd.factorize(text.to_numpy(dtype=object))
+    lowered = np.array([u.lower() for u in uniques] + [None], dtype=object)
+    allowed = np.array([v in choices for v in lowered[:-1]] + [True])
+    values = np.where(allowed[codes], lowered[codes], "\0invalid").astype(object)
+    return pd.Series(values, index=text.index, name=text.name, dtype=object)
 
 
 def _column_problem(spec: TableSpec, col: ColumnSpec, values=()) -> tuple[str, str]:
@@ -168,18 +225,20 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
     bad_masks: list[tuple[ColumnSpec, np.ndarray, np.ndarray]] = []
     for name in keep:
         col = spec.column(name)
-        blank = as_text(df[name]).isna().to_numpy() if col.kind != "number" or df[name].dtype == object \
-            else df[name].isna().to_numpy()
+        raw_col = df[name]
+        typed_already = pd.api.types.is_datetime64_any_dtype(raw_col) or (
+            col.kind == "number" and raw_col.dtype != object)
+        text = None if typed_already else as_text(raw_col)  # a typed column (e.g. from Parquet) needs no text pass
+        blank = raw_col.isna().to_numpy() if text is None else text.isna().to_numpy()
         if col.kind == "date":
-            values, n_tz = as_datetime(df[name])
+            values, n_tz = as_datetime(raw_col, text)
             out.note(spec.name, f"{name}: times with a time-zone offset converted to UTC", n_tz)
         elif col.kind == "number":
-            values = as_number(df[name])
+            values = as_number(raw_col, text)
         elif col.kind == "choice":
-            values = as_text(df[name]).str.lower()
-            values = values.where(values.isin(col.choices) | values.isna(), "\0invalid")
+            values = _lower_choices(text, col.choices)
         else:
-            values = as_text(df[name])
+            values = text
         invalid = (~blank) & (values.isna().to_numpy() | (values == "\0invalid").to_numpy())
         if col.kind == "choice":
             values = values.where(values != "\0invalid", None)
@@ -207,16 +266,42 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
     return typed
 
 
+def _header_hits(s: pd.Series, name: str) -> np.ndarray:
+    """Rows whose value reads as the column name ``name`` (``normalise_column(value) == name``), vectorised.
+
+    Numbers, dates and booleans never read as a column name. Text is normalised column-wise with
+    pyarrow (same steps as ``normalise_column``) and the few hits are confirmed with it.
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        hit = np.array([normalise_column(c) == name for c in s.cat.categories] + [False])
+        return hit[s.cat.codes.to_numpy()]
+    if s.dtype != object and not pd.api.types.is_string_dtype(s):
+        return np.zeros(len(s), dtype=bool)
+    values = s.to_numpy(dtype=object)
+    arr = _arrow_strings(values)
+    if arr is None:  # mixed values (e.g. from Excel): compare their text
+        values = s.astype(str).to_numpy(dtype=object)
+        arr = _arrow_strings(values)
+    norm = pc.utf8_ltrim(pc.utf8_lower(pc.utf8_trim(arr, _SPACES)), "\ufeff")
+    norm = pc.replace_substring_regex(norm, f"(?:{_RE2_SPACE}|-)+", "_")
+    hit = _true(pc.equal(norm, name))
+    for i in np.flatnonzero(hit):  # confirm with the exact Python rule
+        hit[i] = normalise_column(values[i]) == name
+    return hit
+
+
 def drop_header_rows(raw: RawTable, spec: TableSpec, out: Collector) -> RawTable:
     """Rows that repeat the header (files pasted together) are not data: left out and counted."""
     cols = [c for c in spec.required_columns if c in raw.frame.columns]
     if not cols or raw.frame.empty:
         return raw
-    mask = np.ones(len(raw.frame), dtype=bool)
-    for c in cols:
-        mask &= (raw.frame[c].astype(str).map(normalise_column) == c).to_numpy()
-    if not mask.any():
-        return raw
+    rows = np.arange(len(raw.frame))
+    for c in cols:  # each column only where all earlier ones matched: usually one pass over one column
+        rows = rows[_header_hits(raw.frame[c].iloc[rows], c)]
+        if not rows.size:
+            return raw
+    mask = np.zeros(len(raw.frame), dtype=bool)
+    mask[rows] = True
     frame = out.exclude(spec.name, raw.file, raw.frame, mask, "repeated header row (not data)", kind="scope",
                         fix="remove the header lines repeated inside the file")
     return RawTable(raw.name, raw.path, frame)

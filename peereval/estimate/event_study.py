@@ -151,18 +151,43 @@ def event_study(
         raise ValueError(f"no unit has a start period in {first_treated!r}")
     rel = np.where(treated_unit, np.clip(tvals - np.where(treated_unit, s_fill, 0), lo, hi), np.nan)
     ks = [k for k in range(lo, hi + 1) if k != -1]
-    dummies = np.column_stack([(rel == k).astype(float) for k in ks])
-    present = dummies.sum(0) > 0
     tcodes, n_time = codes_of(df[time])
     ccodes, n_cl = codes_of(df[cluster if cluster is not None else unit])
     if n_cl < 2:
         raise ValueError("need at least two clusters")
     fe = TwoWayFE(ucodes, tcodes, n_unit, n_time)
     cov_cols = [numeric_column(df, c, "covariate") for c in covariates]
-    z = fe.demean(np.column_stack([y, dummies[:, present], *cov_cols]))
-    yt, xt = z[:, 0], z[:, 1:]
+    n = len(df)
+    # The relative-time indicators and the fixed effects are constant within unit-period cells. Without
+    # covariates, and with clusters that contain whole cells, the regression and its cluster scores need
+    # only cell counts and cell means of y: the same numbers without an n x k matrix of dummies.
+    first = np.full(len(fe._cw), n, dtype=np.int64)
+    np.minimum.at(first, fe._cell, np.arange(n))
+    by_cell = not cov_cols and bool(np.all(ccodes == ccodes[first][fe._cell]))
+    if by_cell:
+        w = fe._cw
+        rel_c = rel[first]
+        dummies = np.column_stack([(rel_c == k).astype(float) for k in ks])
+        counts = w @ dummies
+        ybar = np.bincount(fe._cell, weights=y, minlength=len(w)) / w
+        present = counts > 0
+        z = np.column_stack([ybar, dummies[:, present]])
+        for j in range(z.shape[1]):
+            z[:, j] -= fe._fitted(z[:, j])
+        yt, xt = z[:, 0], z[:, 1:]
+        wxt = xt * w[:, None]
+        xtx = wxt.T @ xt
+        xty = wxt.T @ yt
+        cl = ccodes[first]
+    else:
+        dummies = np.column_stack([(rel == k).astype(float) for k in ks])
+        counts = dummies.sum(0)
+        present = counts > 0
+        z = fe.demean(np.column_stack([y, dummies[:, present], *cov_cols]))
+        yt, xt = z[:, 0], z[:, 1:]
+        xtx = xt.T @ xt
+        xty = xt.T @ yt
     p = xt.shape[1]
-    xtx = xt.T @ xt
     if np.linalg.matrix_rank(xtx, tol=1e-10 * max(np.abs(xtx).max(), 1.0)) < p:
         raise ValueError(
             "the relative-time indicators are collinear with the fixed effects; this happens when "
@@ -170,10 +195,12 @@ def event_study(
             "window or add never-treated units"
         )
     bread = np.linalg.inv(xtx)
-    beta = bread @ (xt.T @ yt)
+    beta = bread @ xty
     resid = yt - xt @ beta
-    scores = np.stack([np.bincount(ccodes, weights=xt[:, j] * resid, minlength=n_cl) for j in range(p)], 1)
-    n = len(df)
+    if by_cell:  # the sum of the rows' residuals in a cell is its count times the cell residual
+        scores = np.stack([np.bincount(cl, weights=xt[:, j] * resid * w, minlength=n_cl) for j in range(p)], 1)
+    else:
+        scores = np.stack([np.bincount(ccodes, weights=xt[:, j] * resid, minlength=n_cl) for j in range(p)], 1)
     k_dof = p + fe.n_params(ccodes)
     ssc = n_cl / (n_cl - 1) * (n - 1) / (n - k_dof)
     vcov = ssc * bread @ (scores.T @ scores) @ bread
@@ -188,7 +215,7 @@ def event_study(
         pval = 2 * stats.t.sf(np.abs(est / se), df_t)
     table = pd.DataFrame(
         {"estimate": est, "std_error": se, "ci_low": est - crit * se, "ci_high": est + crit * se,
-         "p_value": pval, "n_obs": dummies.sum(0).astype(int)},
+         "p_value": pval, "n_obs": np.rint(counts).astype(int)},
         index=pd.Index(ks, name="rel_time"),
     )
     ref_row = pd.DataFrame(

@@ -1,0 +1,196 @@
+"""Wall time and peak memory of peereval at 100k, 1M and 10M tickets (run on demand, not in `make test`).
+
+    .venv/bin/python benchmarks/bench_scale.py                     # all three sizes (10M takes minutes)
+    .venv/bin/python benchmarks/bench_scale.py --sizes 100k,1m     # fewer sizes
+    .venv/bin/python benchmarks/bench_scale.py --data /tmp/bench   # where the generated data sets live
+
+Every measurement runs in its own subprocess, so each peak (max RSS) belongs to that stage alone
+(estimate stages include the load they need; their time is the estimate's own). Side by side:
+(a) the fixed floor of executing and rendering an empty parameterized notebook with papermill +
+nbconvert, and (b) the same DiD fit done the obvious way with statsmodels dummies, run only
+below a row limit (it needs ~1 GB at 100k rows and was killed above 14 GB at 1M).
+Results are recorded in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SIZES = {"100k": 10, "1m": 100, "10m": None}  # teams for sample.generate(scale="large")
+MONTH = "2026-10"
+STATSMODELS_ROW_LIMIT = 300_000
+ESTIMATES = ("ticket_frame", "bug_turnaround", "onboarding", "kpis", "monthly_turnaround", "integrity",
+             "team_balance", "design_mde", "dose_response", "pickle")
+
+_CHILD = r'''
+import json, resource, sys, time
+stage, folder, month = sys.argv[1], sys.argv[2], sys.argv[3]
+out = {}
+import pandas as pd
+from peereval.data.cohort import load
+from peereval.kpis import month_bounds
+cut = month_bounds(month)[1] - pd.Timedelta(days=1)
+t0 = time.perf_counter()
+data = load(folder, cutoff=cut)
+out["load_s"] = time.perf_counter() - t0
+if stage != "load":
+    from peereval import effects as fx, heterogeneity as het
+    from peereval.describe import monthly_turnaround, ticket_frame
+    from peereval.kpis import compute_kpis
+    needs_bug = stage in ("integrity", "design_mde", "pickle")
+    bug = fx.bug_turnaround(data) if needs_bug else None
+    onb = fx.onboarding(data) if needs_bug else None
+    fns = {
+        "ticket_frame": lambda: ticket_frame(data),
+        "bug_turnaround": lambda: fx.bug_turnaround(data),
+        "onboarding": lambda: fx.onboarding(data),
+        "kpis": lambda: compute_kpis(data, month),
+        "monthly_turnaround": lambda: monthly_turnaround(data),
+        "integrity": lambda: fx.integrity(data, bug, onb),
+        "team_balance": lambda: fx.team_balance(data),
+        "design_mde": lambda: fx.design_mde(data, bug, onb),
+        "dose_response": lambda: het.dose_response(data),
+    }
+    if stage == "pickle":
+        import pickle, tempfile, os
+        from peereval.report.analysis import analyze
+        a = analyze(folder, month)
+        with tempfile.NamedTemporaryFile(delete=False) as fh:
+            t0 = time.perf_counter(); pickle.dump(a, fh, protocol=pickle.HIGHEST_PROTOCOL); dump = time.perf_counter() - t0
+        t0 = time.perf_counter(); pickle.load(open(fh.name, "rb")); out["unpickle_s"] = time.perf_counter() - t0
+        out["pickle_mb"] = os.path.getsize(fh.name) / 2**20; os.unlink(fh.name)
+        out["stage_s"] = dump
+    else:
+        t0 = time.perf_counter(); r = fns[stage](); out["stage_s"] = time.perf_counter() - t0
+        if stage == "bug_turnaround":
+            out["estimate"] = r.effect.estimate
+out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print("RESULT " + json.dumps(out))
+'''
+
+_STATSMODELS = r'''
+import json, resource, sys, time
+import numpy as np, pandas as pd
+folder, month, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+from peereval.data.cohort import load
+from peereval.describe import ticket_frame
+from peereval.estimate import did
+from peereval.kpis import month_bounds
+cut = month_bounds(month)[1] - pd.Timedelta(days=1)
+data = load(folder, cutoff=cut)
+t = ticket_frame(data)  # the bug_turnaround frame: full 30-day follow-up, top-coded, log hours, month index
+end = cut + pd.Timedelta(days=1)
+t = t[t["created_at"] <= end - pd.Timedelta(days=30)].copy()
+t["log_hours"] = np.log(np.clip(t["hours"].fillna(720.0).clip(upper=720.0), 1 / 60, None))
+t["period"] = t["created_at"].dt.year * 12 + t["created_at"].dt.month - 1
+out = {"rows": len(t)}
+t0 = time.perf_counter()
+ours = did(t, outcome="log_hours", unit="team", time="period", treated="treated", cluster="team", inference="cluster")
+out["peereval_s"] = time.perf_counter() - t0
+out["peereval_beta"] = ours.estimate
+if len(t) > limit:
+    out["statsmodels"] = f"not feasible (> {limit:,} rows: dense dummies need ~10 KB per row)"
+else:
+    import statsmodels.formula.api as smf
+    t0 = time.perf_counter()
+    fit = smf.ols("log_hours ~ treated + C(team) + C(period)", data=t).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(t["team"])[0]})
+    out["statsmodels_s"] = time.perf_counter() - t0
+    out["statsmodels_beta"] = float(fit.params["treated"])
+    out["abs_diff"] = abs(out["statsmodels_beta"] - ours.estimate)
+out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print("RESULT " + json.dumps(out))
+'''
+
+_FLOOR = r'''
+import json, resource, sys, time, tempfile
+from pathlib import Path
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+tmp = Path(tempfile.mkdtemp())
+nb = new_notebook(cells=[new_code_cell("month = ''", metadata={"tags": ["parameters"]}), new_code_cell("month")],
+                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                            "language_info": {"name": "python"}})
+nbformat.write(nb, tmp / "empty.ipynb")
+t0 = time.perf_counter()
+from peereval.report.runner import execute_notebook, render_html
+execute_notebook(tmp / "empty.ipynb", tmp / "out.ipynb", {"month": "2026-10"}, cwd=tmp)
+render_html(tmp / "out.ipynb", tmp / "index.html")
+print("RESULT " + json.dumps({"stage_s": time.perf_counter() - t0,
+                              "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+'''
+
+
+def _run(code: str, *args: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:200]}
+
+
+def _report(folder: Path) -> dict:
+    """The whole `peereval report` (CLI, fresh process); peak = largest process (runner or kernel)."""
+    import resource
+
+    out = Path(tempfile.mkdtemp())
+    cli = Path(sys.executable).with_name("peereval")
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(cli), "report", str(folder), "--month", MONTH, "--out", str(out)],
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    res = {"stage_s": wall, "max_rss_mb": peak}
+    if proc.returncode:
+        res["error"] = proc.stderr.strip()[-200:]
+    return res
+
+
+def ensure_data(root: Path, size: str) -> Path:
+    folder = root / f"tickets_{size}"
+    if not (folder / "TRUTH.json").exists():
+        from peereval.data.sample import generate
+
+        generate(folder, scale="large", teams=SIZES[size])
+    return folder
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="100k,1m,10m")
+    ap.add_argument("--data", default=str(Path(tempfile.gettempdir()) / "peereval-bench"))
+    ap.add_argument("--skip-report", action="store_true")
+    ap.add_argument("--stages", default=",".join(ESTIMATES), help="estimate stages to time (comma-separated)")
+    args = ap.parse_args()
+    root = Path(args.data)
+    root.mkdir(parents=True, exist_ok=True)
+
+    def show(label: str, r: dict) -> None:
+        if "error" in r:
+            print(f"  {label:22s} ERROR {r['error']}", flush=True)
+            return
+        extra = {k: v for k, v in r.items() if k not in ("stage_s", "load_s", "max_rss_mb")}
+        secs = next(r[k] for k in ("stage_s", "statsmodels_s", "peereval_s", "load_s") if k in r)
+        print(f"  {label:22s} {secs:8.2f} s   peak {r['max_rss_mb']:7.0f} MiB   "
+              f"{json.dumps(extra) if extra else ''}", flush=True)
+
+    show("empty-notebook floor", _run(_FLOOR))
+    for size in args.sizes.split(","):
+        folder = ensure_data(root, size)
+        print(f"{size} tickets ({folder})", flush=True)
+        show("load + validate", _run(_CHILD, "load", str(folder), MONTH))
+        for stage in args.stages.split(","):
+            show(stage, _run(_CHILD, stage, str(folder), MONTH))
+        show("DiD vs statsmodels", _run(_STATSMODELS, str(folder), MONTH, str(STATSMODELS_ROW_LIMIT)))
+        if not args.skip_report:
+            show("peereval report", _report(folder))
+
+
+if __name__ == "__main__":
+    main()
