@@ -61,21 +61,27 @@ def dose_response(data: CohortData, *, window_days: int = 30, conf_level: float 
         t[col] = ((t["treated"] == 1) & (band == d)).astype(float)
         if t[col].sum() > 0:
             names.append((d, col))
+    # The dose indicators are constant within a team-month, so the count-weighted regression on
+    # team-month means gives the ticket-level coefficients and cluster scores exactly.
+    cols = [c for _, c in names]
+    cells = t.groupby(["team", "period"], as_index=False, sort=False).agg(
+        log_hours=("log_hours", "mean"), n=("log_hours", "size"), **{c: (c, "first") for c in cols})
     rows = []
     for d, col in names:
-        others = [c for _, c in names if c != col]
+        others = [c for c in cols if c != col]
         try:
-            r = did(t, outcome="log_hours", unit="team", time="period", treated=col, cluster="team",
-                    covariates=others, inference="cluster", conf_level=conf_level)
+            r = did(cells, outcome="log_hours", unit="team", time="period", treated=col, cluster="team",
+                    covariates=others, inference="cluster", weights="n", conf_level=conf_level)
         except ValueError:
             continue
-        months = t.loc[t[col] == 1, ["team", "month"]].drop_duplicates().shape[0]
+        months = int((cells[col] == 1).sum())
         rows.append({"dose": d, "change": np.expm1(r.estimate), "ci_low": np.expm1(r.ci_low),
                      "ci_high": np.expm1(r.ci_high), "p_value": r.p_value, "team_months": months})
     if not rows:
         return None
     return DoseResponse(pd.DataFrame(rows), "Observational: two-way fixed effects with one indicator per dose band "
-                                            "of pilot team-months, cluster-robust (CR1) intervals by team.")
+                                            "of pilot team-months (fitted on team-month means weighted by tickets), "
+                                            "cluster-robust (CR1) intervals by team.")
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:

@@ -49,3 +49,27 @@ def test_subgroups_must_be_declared(tmp_path, tiny_tables):
     folder = write_folder(tmp_path / "t", tiny_tables, config='[program]\nsubgroups = ["shoe_size"]\n')
     with pytest.raises(DataError, match="subgroup column 'shoe_size' is not available"):
         peereval.load(folder)
+
+
+def test_count_weighted_cell_means_reproduce_ticket_level_did():
+    """Why dose_response may fit on team-month means: same coefficient, same cluster scores."""
+    import pandas as pd
+
+    from peereval.estimate.did import did
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for team in range(10):
+        for month in range(12):
+            dose = float(team < 4 and month >= 6) * (1 + (team % 2))
+            for _ in range(rng.integers(1, 15)):
+                rows.append((team, month, float(dose == 1), float(dose == 2), rng.normal(team * 0.1 - 0.2 * dose, 1)))
+    t = pd.DataFrame(rows, columns=["team", "month", "d1", "d2", "y"])
+    cells = t.groupby(["team", "month"], as_index=False).agg(y=("y", "mean"), n=("y", "size"), d1=("d1", "first"),
+                                                             d2=("d2", "first"))
+    a = did(t, outcome="y", unit="team", time="month", treated="d1", covariates=["d2"], inference="cluster")
+    b = did(cells, outcome="y", unit="team", time="month", treated="d1", covariates=["d2"], inference="cluster",
+            weights="n")
+    assert abs(a.estimate - b.estimate) < 1e-10
+    ratio = b.std_error / a.std_error
+    assert 1.0 <= ratio < 1.1  # only the (N-1)/(N-K) small-sample factor differs: cells are fewer than tickets
