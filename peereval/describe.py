@@ -6,6 +6,7 @@ teams were chosen, not randomly assigned, and the company-wide trend moves both 
 
 from __future__ import annotations
 
+import math
 import weakref
 
 import numpy as np
@@ -139,3 +140,30 @@ def latest_month(data: CohortData) -> str | None:
     ]
     candidates = [c for c in candidates if pd.notna(c)]
     return None if not candidates else str(max(candidates).to_period("M"))
+
+
+def ticket_variability(data: CohortData) -> dict[str, float] | None:
+    """Variance components of log resolution hours among resolved tickets, for power calculations.
+
+    Team-month cell means are cleaned of team and month effects; the part of their variance
+    beyond ticket noise (within-cell variance / tickets per cell) is the team-month shock.
+    Returns tickets_per_team_month, sd_log_hours (total), icc (shock share), serial_corr (lag-1
+    correlation of the cleaned cell means within team, clipped to [0, 0.95]), baseline_hours
+    (median) and months (with data); ``None`` without resolved tickets.
+    """
+    t = ticket_frame(data)
+    t = t[~t["open"]]
+    if t.empty:
+        return None
+    log_hours = np.log(t["hours"].clip(lower=1 / 60))
+    cells = log_hours.groupby([t["team"], t["month"]]).agg(["mean", "var", "size"]).reset_index()
+    resid = (cells["mean"] - cells.groupby("team")["mean"].transform("mean")
+             - cells.groupby("month")["mean"].transform("mean") + cells["mean"].mean())
+    within = float(cells["var"].mean())
+    per_cell = float(cells["size"].mean())
+    shock = max(0.0, float(resid.var()) - within / per_cell)
+    pair = pd.concat([resid, resid.groupby(cells["team"]).shift(1)], axis=1).dropna()
+    rho = float(np.clip(pair.corr().iloc[0, 1], 0.0, 0.95)) if len(pair) > 3 else 0.0
+    return {"tickets_per_team_month": per_cell, "sd_log_hours": math.sqrt(within + shock),
+            "icc": shock / (within + shock), "serial_corr": rho,
+            "baseline_hours": float(t["hours"].median()), "months": int(t["month"].nunique())}

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from peereval.data.cohort import CohortData
-from peereval.describe import onboarding_frame, ticket_frame
+from peereval.describe import onboarding_frame, ticket_frame, ticket_variability
 from peereval.estimate.aft import time_ratio
 from peereval.estimate.balance import BalanceResult, balance
 from peereval.estimate.did import did
@@ -307,27 +307,17 @@ def team_balance(data: CohortData) -> BalanceResult | None:
 def design_mde(data: CohortData, bug: BugTurnaround, onb: Onboarding, *, alpha: float = 0.05) -> dict[str, PowerResult]:
     """Minimum detectable effects (80% power) for this design, with variance parameters from the data."""
     out: dict[str, PowerResult] = {}
-    t = ticket_frame(data)
-    t = t[~t["open"]]
+    var = ticket_variability(data)
     starts = data.pilot_teams["pilot_start"].dropna()
     n_pilot, n_control = len(data.pilot_teams), int((data.teams["cohort"] == "control").sum())
-    if len(t) and len(starts) and n_control and n_pilot:
-        t["log_hours"] = np.log(t["hours"].clip(lower=1 / 60))
-        cells = t.groupby(["team", "month"])["log_hours"].agg(["mean", "var", "size"]).reset_index()
-        resid = cells["mean"] - cells.groupby("team")["mean"].transform("mean") \
-            - cells.groupby("month")["mean"].transform("mean") + cells["mean"].mean()
-        within = float(cells["var"].mean())
-        m = float(cells["size"].mean())
-        shock = max(0.0, float(resid.var()) - within / m)
-        lag = resid.groupby(cells["team"]).shift(1)
-        rho = float(np.clip(pd.concat([resid, lag], axis=1).dropna().corr().iloc[0, 1], 0, 0.95)) if lag.notna().sum() > 3 else 0.0
+    if var is not None and len(starts) and n_control and n_pilot:
+        t = ticket_frame(data)
         mid = starts.sort_values().iloc[len(starts) // 2]
         end = data.cutoff if data.cutoff is not None else t["created_at"].max()
-        first = t["created_at"].min()
-        months_pre = max(1, _month_index(mid) - _month_index(first))
+        months_pre = max(1, _month_index(mid) - _month_index(t["created_at"].min()))
         months_post = max(1, _month_index(end) - _month_index(mid) + 1)
-        design = DidDesign(n_pilot, n_control, months_pre, months_post, m, math.sqrt(within + shock),
-                           icc=shock / (within + shock), serial_corr=rho)
+        design = DidDesign(n_pilot, n_control, months_pre, months_post, var["tickets_per_team_month"],
+                           var["sd_log_hours"], icc=var["icc"], serial_corr=var["serial_corr"])
         out["bug_turnaround"] = _safe(lambda: mde(design, alpha=alpha))
     if onb.n_pilot and onb.n_control and np.isfinite(onb.median_days_control):
         follow = (data.cutoff - data.pilot_teams["pilot_start"].min()).days / 30.4375 if data.cutoff is not None else 6

@@ -9,7 +9,6 @@ competency) is taken from historical exports when given, otherwise from stated a
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,27 +74,16 @@ class PlanInputs:
 def inputs_from_history(data_dir: str | Path, **overrides: Any) -> PlanInputs:
     """Estimate the variability inputs from a historical export folder (any cohort labels)."""
     import peereval
-    from peereval.describe import onboarding_frame, ticket_frame
+    from peereval.describe import onboarding_frame, ticket_variability
     from peereval.estimate.survival import km
 
     data = peereval.load(data_dir)
     est: dict[str, Any] = {"source": f"estimated from {Path(data_dir).name}"}
-    t = ticket_frame(data)
-    t = t[~t["open"]]
-    if len(t):
-        t = t.assign(log_hours=np.log(t["hours"].clip(lower=1 / 60)))
-        cells = t.groupby(["team", "month"])["log_hours"].agg(["mean", "var", "size"]).reset_index()
-        resid = (cells["mean"] - cells.groupby("team")["mean"].transform("mean")
-                 - cells.groupby("month")["mean"].transform("mean") + cells["mean"].mean())
-        within = float(cells["var"].mean())
-        m = float(cells["size"].mean())
-        shock = max(0.0, float(resid.var()) - within / m)
-        lag = resid.groupby(cells["team"]).shift(1)
-        pair = pd.concat([resid, lag], axis=1).dropna()
-        rho = float(np.clip(pair.corr().iloc[0, 1], 0.0, 0.95)) if len(pair) > 3 else 0.0
-        est.update(tickets_per_team_month=m, sd_log_hours=math.sqrt(within + shock),
-                   icc=shock / (within + shock), serial_corr=rho,
-                   baseline_hours=float(t["hours"].median()), months_history=int(t["month"].nunique()))
+    var = ticket_variability(data)
+    if var is not None:
+        est.update(tickets_per_team_month=var["tickets_per_team_month"], sd_log_hours=var["sd_log_hours"],
+                   icc=var["icc"], serial_corr=var["serial_corr"], baseline_hours=var["baseline_hours"],
+                   months_history=var["months"])
     frame = onboarding_frame(data)
     if len(frame) >= 5 and frame["event"].sum() >= 3:
         med = km(frame, duration="days", event="event").summary()["median"].iloc[0]
