@@ -36,6 +36,14 @@ def dose_response(data: CohortData, *, window_days: int = 30, conf_level: float 
     The dose of a pilot team-month is attended session invitations per team member that month:
     0, 1–2 or 3+. Cluster-robust (CR1) intervals by team. Observational: teams that attend more
     may differ in ways the fixed effects do not remove.
+
+    Example:
+        >>> import peereval
+        >>> from pathlib import Path
+        >>> sample = Path(peereval.__file__).parents[1] / "data" / "sample"
+        >>> data = peereval.load(sample, cutoff="2026-10-31")
+        >>> dose_response(data).table["dose"].tolist()
+        ['0', '1–2', '3+']
     """
     t = ticket_frame(data)
     if t.empty or data.attendance.empty or not (t["treated"] == 1).any():
@@ -105,7 +113,17 @@ class Subgroups:
 
 
 def subgroups(data: CohortData, attributes: tuple[str, ...], *, conf_level: float = 0.95) -> Subgroups | None:
-    """Time ratio of pilot vs control hires within each level of each declared people attribute."""
+    """Time ratio of pilot vs control hires within each level of each declared people attribute.
+
+    Example:
+        >>> import peereval
+        >>> from pathlib import Path
+        >>> sample = Path(peereval.__file__).parents[1] / "data" / "sample"
+        >>> data = peereval.load(sample, cutoff="2026-10-31")
+        >>> table = subgroups(data, ("role",)).table
+        >>> table.loc[~table["shown"], "level"].tolist()   # too few pilot hires: suppressed
+        ['designer']
+    """
     frame = onboarding_frame(data)
     frame = frame[frame["group"].isin(["pilot", "control"]) & (frame["days"] > 0)].copy()
     frame["is_pilot"] = (frame["group"] == "pilot").astype(int)

@@ -109,7 +109,17 @@ def _mean_ci(values: np.ndarray, clusters: np.ndarray, level: float = 0.95) -> t
 
 
 def compute_kpis(data: CohortData, month: str) -> KPIResult:
-    """KPIs of the pilot teams for ``month`` (YYYY-MM) and cumulatively since each team's start."""
+    """KPIs of the pilot teams for ``month`` (YYYY-MM) and cumulatively since each team's start.
+
+    Example:
+        >>> import peereval
+        >>> from pathlib import Path
+        >>> sample = Path(peereval.__file__).parents[1] / "data" / "sample"
+        >>> data = peereval.load(sample, cutoff="2026-10-31")
+        >>> kpis = compute_kpis(data, "2026-10")
+        >>> kpis.targets()["participation_rate"]["status"]
+        'met'
+    """
     cfg = data.config
     m_start, m_end = month_bounds(month)
     pilots = data.pilot_teams.set_index("team")["pilot_start"]

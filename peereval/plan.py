@@ -183,7 +183,13 @@ class Plan:
 
 
 def make_plan(history_dir: str | Path | None = None, **inputs: Any) -> Plan:
-    """Plan a pilot: from stated inputs, or with variability estimated from ``history_dir``."""
+    """Plan a pilot: from stated inputs, or with variability estimated from ``history_dir``.
+
+    Example:
+        >>> plan = make_plan(n_pilot_teams=1, n_control_teams=4)
+        >>> plan.power_at[8]["bug"] < 0.2   # an 8-week, one-team pilot rarely sees a 20% change
+        True
+    """
     given = {k: v for k, v in inputs.items() if v is not None}
     p = inputs_from_history(history_dir, **given) if history_dir else PlanInputs(**given).validate()
     return Plan(p, mde_by_length(p), teams_needed(p), {w: current_power(p, w) for w in (8, 26)})

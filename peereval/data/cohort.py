@@ -77,6 +77,14 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
     later rows are counted as "after cutoff", and tickets resolved after it count as still open.
     Raises :class:`~peereval.errors.DataError` listing every problem at once.
     ``strict`` turns every implausible-row exclusion into a problem.
+
+    Example:
+        >>> import peereval
+        >>> from pathlib import Path
+        >>> sample = Path(peereval.__file__).parents[1] / "data" / "sample"
+        >>> data = peereval.load(sample, cutoff="2026-10-31")
+        >>> data.ledger.to_dict()["tickets"]["excluded"]
+        {'ticket type not counted (only bug)': 1377}
     """
     folder = Path(path)
     if not folder.is_dir():
