@@ -39,6 +39,25 @@ def _pct(x: float) -> float:
     return math.expm1(x) if np.isfinite(x) else float("nan")
 
 
+def followed_tickets(data: CohortData, window_days: int = DEFAULT_WINDOW_DAYS
+                     ) -> tuple[pd.DataFrame, pd.Timestamp, int, int]:
+    """Tickets with a complete follow-up window, with ``log_hours`` and an integer month ``period``.
+
+    Tickets created less than ``window_days`` before the end of the data are left out (their
+    count is returned); tickets still open after the window are top-coded at the window length
+    (also counted). Returns (tickets, end of data, left out, top-coded).
+    """
+    t = ticket_frame(data)
+    end = (data.cutoff + pd.Timedelta(days=1)) if data.cutoff is not None else t["created_at"].max()
+    full = t["created_at"] <= end - pd.Timedelta(days=window_days)
+    t = t[full].copy()
+    cap = window_days * 24.0
+    late = t["hours"].isna() | (t["hours"] > cap)
+    t["log_hours"] = np.log(t["hours"].fillna(cap).clip(1 / 60, cap))
+    t["period"] = _month_index(t["created_at"])
+    return t, end, int((~full).sum()), int(late.sum())
+
+
 @dataclass(frozen=True)
 class BugTurnaround:
     """Effect of the program on bug resolution time, as a proportional change (−0.18 = 18% faster).
@@ -103,19 +122,11 @@ def bug_turnaround(data: CohortData, *, window_days: int = DEFAULT_WINDOW_DAYS, 
         >>> round(bug.change, 3), bug.n_pilot_teams   # 17.6% faster; truth in TRUTH.json: -0.180
         (-0.176, 4)
     """
-    t = ticket_frame(data)
+    t, end, n_incomplete, n_late = followed_tickets(data, window_days)
     excluded: dict[str, int] = {}
-    notes: dict[str, int] = {}
-    end = (data.cutoff + pd.Timedelta(days=1)) if data.cutoff is not None else t["created_at"].max()
-    full = t["created_at"] <= end - pd.Timedelta(days=window_days)
-    if (~full).any():
-        excluded[f"created in the last {window_days} days (follow-up window not complete)"] = int((~full).sum())
-    t = t[full].copy()
-    cap = window_days * 24.0
-    late = t["hours"].isna() | (t["hours"] > cap)
-    notes[f"still open after {window_days} days: counted as {window_days} days"] = int(late.sum())
-    t["log_hours"] = np.log(np.clip(t["hours"].fillna(cap).clip(upper=cap), 1 / 60, None))
-    t["period"] = _month_index(t["created_at"])
+    if n_incomplete:
+        excluded[f"created in the last {window_days} days (follow-up window not complete)"] = n_incomplete
+    notes = {f"still open after {window_days} days: counted as {window_days} days": n_late}
     starts = data.teams.set_index("team")["pilot_start"]
     started = starts[(data.teams.set_index("team")["cohort"] == "pilot") & (starts <= end)]
     n_teams, n_pilot = int(t["team"].nunique()), int(t.loc[t["treated"] == 1, "team"].nunique())

@@ -16,6 +16,7 @@ import pandas as pd
 
 from peereval.data.cohort import CohortData
 from peereval.describe import onboarding_frame, ticket_frame
+from peereval.effects import DEFAULT_WINDOW_DAYS, followed_tickets
 from peereval.estimate.aft import time_ratio
 from peereval.estimate.did import did
 
@@ -30,7 +31,7 @@ class DoseResponse:
     method: str
 
 
-def dose_response(data: CohortData, *, window_days: int = 30, conf_level: float = 0.95) -> DoseResponse | None:
+def dose_response(data: CohortData, *, window_days: int = DEFAULT_WINDOW_DAYS, conf_level: float = 0.95) -> DoseResponse | None:
     """Two-way fixed-effects regression with one indicator per dose band of pilot team-months.
 
     The dose of a pilot team-month is attended session invitations per team member that month:
@@ -45,20 +46,15 @@ def dose_response(data: CohortData, *, window_days: int = 30, conf_level: float 
         >>> dose_response(data).table["dose"].tolist()
         ['0', '1–2', '3+']
     """
-    t = ticket_frame(data)
-    if t.empty or data.attendance.empty or not (t["treated"] == 1).any():
+    if data.attendance.empty or not (ticket_frame(data)["treated"] == 1).any():
         return None
-    end = (data.cutoff + pd.Timedelta(days=1)) if data.cutoff is not None else t["created_at"].max()
-    t = t[t["created_at"] <= end - pd.Timedelta(days=window_days)].copy()
-    cap = window_days * 24.0
-    t["log_hours"] = np.log(t["hours"].fillna(cap).clip(1 / 60, cap))
-    t["period"] = t["created_at"].dt.year * 12 + t["created_at"].dt.month - 1
+    t = followed_tickets(data, window_days)[0]
     att = data.attendance[data.attendance["status"] == "attended"].merge(
         data.sessions[["session_id", "team", "date"]], on="session_id")
     att["month"] = att["date"].dt.to_period("M").astype(str)
     size = data.people.groupby("team").size()
-    per_person = att.groupby(["team", "month"]).size() / size.reindex(att.groupby(["team", "month"]).size()
-                                                                      .index.get_level_values(0)).to_numpy()
+    counts = att.groupby(["team", "month"]).size()
+    per_person = counts / size.reindex(counts.index.get_level_values(0)).to_numpy()
     dose = per_person.rename("dose").reset_index()
     t = t.merge(dose, on=["team", "month"], how="left")
     t["dose"] = t["dose"].fillna(0.0)
