@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from peereval.config import ProgramConfig, Targets
 from peereval.data.cohort import CohortData, load
-from peereval.errors import DataError, ParameterError, PeerevalError, Problem
+from peereval.errors import DataError, EstimationError, ParameterError, PeerevalError, Problem
 
 try:
     __version__ = version("peereval")
@@ -18,6 +18,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 __all__ = [
     "CohortData",
     "DataError",
+    "EstimationError",
     "KPIResult",
     "ParameterError",
     "PeerevalError",

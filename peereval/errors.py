@@ -46,3 +46,7 @@ class DataError(PeerevalError):
 
 class ParameterError(PeerevalError):
     """A report parameter or option is invalid."""
+
+
+class EstimationError(PeerevalError, ValueError):
+    """The estimator cannot answer with this data; the message names what to change."""
