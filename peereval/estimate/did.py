@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from peereval.errors import EstimationError
+
 from .options import Inference, WildWeights, check_level, check_option
 from .result import EffectResult
 from .twfe import DidFit, fit_twfe
@@ -111,27 +113,44 @@ def wild_pvalue_function(fit: DidFit, kind: str, n_boot: int, seed: int):
     return pfun, v.shape[1], exact
 
 
+class _RIObstacle(EstimationError):
+    """Randomization inference's requirement does not hold; ``short`` says why in a clause."""
+
+    def __init__(self, short: str, fix: str):
+        self.short = short
+        super().__init__(f"randomization inference is not possible: {short}; {fix}")
+
+
 def _cluster_paths(fit: DidFit) -> np.ndarray:
-    """Cluster x period treatment paths (completed for staggered adoption), for permutation."""
+    """Cluster x period treatment paths (completed for staggered adoption), for permutation.
+
+    Raises ``_RIObstacle`` (an EstimationError) when the paths cannot be permuted.
+    """
     g, t = fit.n_clusters, fit.fe.n_time
     cell = fit.cluster * t + fit.fe.time
     cnt = np.bincount(cell, minlength=g * t).reshape(g, t)
     tot = np.bincount(cell, weights=fit.treated, minlength=g * t).reshape(g, t)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = tot / cnt
-    if np.any((cnt > 0) & (share > 0) & (share < 1)):
-        raise ValueError(
-            "randomization inference permutes treatment paths across clusters, so 'treated' "
-            "must be the same for every row of a cluster in a period"
+    mixed = (cnt > 0) & (share > 0) & (share < 1)
+    if np.any(mixed):
+        raise _RIObstacle(
+            f"it permutes treatment paths across clusters, so 'treated' must be the same for "
+            f"every row of a cluster in a period, and it varies in {int(mixed.sum())} "
+            "cluster-period(s)",
+            "cluster by the unit whose start defines 'treated', or use inference='wild' "
+            "(inference='auto' then chooses it)",
         )
     if (cnt > 0).all():
         return share
     observed = pd.DataFrame(np.where(cnt > 0, share, np.nan))
     filled = observed.bfill(axis=1).ffill(axis=1).to_numpy()
     if np.any(np.diff(filled, axis=1) < 0):
-        raise ValueError(
-            "randomization inference needs every cluster observed in every period unless "
-            "treatment, once started, never stops"
+        raise _RIObstacle(
+            "some clusters are missing periods and their treatment stops, so their treatment "
+            "paths cannot be completed for permutation",
+            "use inference='wild' (inference='auto' then chooses it) or fill the missing "
+            "cluster-periods",
         )
     return filled
 
@@ -270,7 +289,18 @@ def did(
     chosen = inference
     if inference == "auto":
         chosen, reason = _auto_rule(g, g1, g0, cname)
+        if chosen == "randomization":
+            try:
+                _cluster_paths(fit)
+            except _RIObstacle as exc:
+                chosen, reason = _auto_fallback(g, g1, g0, cname, exc.short)
     se = fit.cr1_se
+    if not se > 0:
+        raise EstimationError(
+            f"the cluster-robust variance is zero: the residuals sum to zero within every "
+            f"{cname} cluster; cluster by a coarser grouping or check the outcome column"
+        )
+    n_obs = fit.n_obs
     base = {
         "n_clusters": g,
         "n_treated_clusters": g1,
@@ -282,6 +312,7 @@ def did(
         "dof_k": fit.n_params,
         "small_sample_factor": fit.ssc,
         "cr1_std_error": se,
+        "n_zero_weight_rows": fit.n_zero_weight,
     }
     est = "Two-way fixed-effects difference-in-differences (unit and period fixed effects)"
     if chosen == "cluster":
@@ -294,7 +325,7 @@ def did(
         )
         return EffectResult(
             fit.beta, se, fit.beta - crit * se, fit.beta + crit * se,
-            float(2 * stats.t.sf(abs(tstat), df_t)), method, len(df), conf_level, treated,
+            float(2 * stats.t.sf(abs(tstat), df_t)), method, n_obs, conf_level, treated,
             base | {"df": df_t, "t_stat": tstat},
         )
     if chosen == "wild":
@@ -322,24 +353,31 @@ def did(
             f"attainable p-value is {min_p:.3g}, so no effect size can ever be ruled out at "
             f"this level."
         )
-        return EffectResult(fit.beta, math.nan, math.nan, math.nan, p0, method, len(df), conf_level, treated, info | {"min_p_value": min_p})
+        return EffectResult(fit.beta, math.nan, math.nan, math.nan, p0, method, n_obs, conf_level, treated, info | {"min_p_value": min_p})
     lo, hi, bounded = _invert(pfun, fit.beta, se, alpha)
     if not bounded:
         method += f" The {conf_level:.0%} confidence set is unbounded, so no interval is reported."
     # No standard error is reported: these methods give a p-value and an interval, and
     # estimate +/- 1.96 * (CR1 SE) would under-cover here (CR1 is kept in details).
-    return EffectResult(fit.beta, math.nan, lo, hi, p0, method, len(df), conf_level, treated, info | {"min_p_value": min_p})
+    return EffectResult(fit.beta, math.nan, lo, hi, p0, method, n_obs, conf_level, treated, info | {"min_p_value": min_p})
 
 
-def _auto_rule(g: int, g1: int, g0: int, cname: str) -> tuple[str, str]:
+def _auto_rule(g: int, g1: int, g0: int, cname: str, *, allow_ri: bool = True) -> tuple[str, str]:
     small = min(g1, g0)
-    if small < AUTO_MIN_ARM_FOR_BOOTSTRAP:
-        arm = "in the pilot" if g1 <= g0 else "outside the pilot"
-        verb = "is" if small == 1 else "are"
+    arm = "in the pilot" if g1 <= g0 else "outside the pilot"
+    verb = "is" if small == 1 else "are"
+    if small < AUTO_MIN_ARM_FOR_BOOTSTRAP and allow_ri:
         return "randomization", (
             f", chosen because only {small} of {g} clusters ({cname}) {verb} {arm}; cluster-robust "
             "errors under-cover and the wild bootstrap is unreliable with so few clusters on one "
             "side (this assumes the pilot clusters were as good as randomly chosen)"
+        )
+    if small < AUTO_MIN_ARM_FOR_BOOTSTRAP:
+        few = (f"every one of the {g} clusters ({cname}) has pilot rows" if small == 0 else
+               f"only {small} of {g} clusters ({cname}) {verb} {arm}")
+        return "wild", (
+            f"; as {few}, the wild bootstrap is used: conservative (wide intervals) here rather "
+            "than too narrow, unlike cluster-robust errors"
         )
     if g < AUTO_MIN_CLUSTERS_FOR_CR1:
         return "wild", (
@@ -347,3 +385,10 @@ def _auto_rule(g: int, g1: int, g0: int, cname: str) -> tuple[str, str]:
             "for cluster-robust standard errors to be trusted"
         )
     return "cluster", f", chosen because there are {g} clusters ({cname}) with {g1} in the pilot"
+
+
+def _auto_fallback(g: int, g1: int, g0: int, cname: str, why: str) -> tuple[str, str]:
+    """The rule's next choice when randomization inference cannot be used."""
+    chosen, reason = _auto_rule(g, g1, g0, cname, allow_ri=False)
+    reason = reason.removeprefix(", chosen because ").removeprefix("; ")
+    return chosen, f", chosen because randomization inference was not possible ({why}); {reason}"

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from peereval.errors import EstimationError
+
 DEMEAN_TOL = 1e-10
 DEMEAN_MAX_ITER = 20_000
 
@@ -150,6 +152,8 @@ class DidFit:
     s_dd: float
     ssc: float  # G/(G-1) * (N-1)/(N-K)
     n_params: int
+    n_obs: int = 0  # rows used (positive weight)
+    n_zero_weight: int = 0  # rows dropped because their weight is 0
 
     def annihilate(self, z: np.ndarray) -> np.ndarray:
         """M z: residual of z after unit FE, time FE and covariates."""
@@ -186,6 +190,16 @@ def fit_twfe(
     weights: str | None,
 ) -> DidFit:
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    n_zero_weight = 0
+    if weights is not None:
+        require_columns(df, {"weights": weights})
+        w_all = numeric_column(df, weights, "weights")
+        if (w_all < 0).any() or not (w_all > 0).any():
+            raise ValueError(f"column {weights!r} (weights) must be non-negative and not all zero")
+        # Rows with weight 0 do not enter a weighted fit; dropping them keeps the cell means defined.
+        if (w_all == 0).any():
+            n_zero_weight = int((w_all == 0).sum())
+            df = df.loc[w_all > 0]
     roles = {"outcome": outcome, "unit": unit, "time": time, "treated": treated}
     roles |= {"cluster": cluster, "weights": weights}
     roles |= {f"covariates[{i}]": c for i, c in enumerate(covariates)}
@@ -198,8 +212,6 @@ def fit_twfe(
     if dnum.min() == dnum.max():
         raise ValueError(f"column {treated!r} (treated) has no variation: it is always {int(dnum[0])}")
     w = np.ones(len(df)) if weights is None else numeric_column(df, weights, "weights")
-    if (w < 0).any() or not (w > 0).any():
-        raise ValueError(f"column {weights!r} (weights) must be non-negative and not all zero")
     ucodes, n_unit = codes_of(df[unit])
     tcodes, n_time = codes_of(df[time])
     ccodes, n_cl = codes_of(df[cluster if cluster is not None else unit])
@@ -221,11 +233,29 @@ def fit_twfe(
             "e.g. every unit starts in the same period or nobody is untreated at some time"
         )
     beta = float(np.sum(w * dt * yt)) / s_dd
+    _check_outcome_varies(y, yt - beta * dt, w, outcome)
     n = len(df)
     k = 1 + len(covariates) + fe.n_params(ccodes)
     if n - k <= 0:
         raise ValueError("too few observations for the number of parameters")
     ssc = n_cl / (n_cl - 1) * (n - 1) / (n - k)
-    return DidFit(yt, dt, dnum, w, fe, xt, ccodes, n_cl, beta, s_dd, ssc, k)
+    return DidFit(yt, dt, dnum, w, fe, xt, ccodes, n_cl, beta, s_dd, ssc, k, n, n_zero_weight)
+
+
+def _check_outcome_varies(y: np.ndarray, resid: np.ndarray, w: np.ndarray, outcome: str) -> None:
+    """Refuse when nothing is left to estimate uncertainty from (every method divides by it)."""
+    centred = float(np.sum(w * (y - np.average(y, weights=w)) ** 2))
+    if centred <= 1e-24 * max(float(np.sum(w * y * y)), 1e-300):
+        raise EstimationError(
+            f"column {outcome!r} (outcome) is constant, so there is no effect to estimate; "
+            "check that the right column is used"
+        )
+    if float(np.sum(w * resid * resid)) <= 1e-20 * centred:
+        raise EstimationError(
+            f"column {outcome!r} (outcome) has no variation left after the unit and period fixed "
+            "effects, covariates and treatment: it fits exactly, so no uncertainty can be "
+            "estimated; check the outcome column (e.g. it is not a team or period average "
+            "copied to every row)"
+        )
 
 
