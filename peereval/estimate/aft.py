@@ -14,8 +14,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from peereval.errors import EstimationError
+
 from .options import TimeRatioMethod, check_level, check_option
 from .result import EffectResult
+from .separation import no_event_levels, require_events
 from .survival import _design, _prepare
 
 
@@ -54,23 +57,43 @@ def _aft_hessian(theta, x, logt, e, dist):
     return hess
 
 
-def _fit_aft(x, logt, e, dist):
+def _fit_aft(x, logt, e, dist, names):
+    """Censored maximum likelihood; refuses (naming the reason) when there is no finite maximum."""
     b0 = np.linalg.lstsq(x, logt, rcond=None)[0]
     start = np.r_[b0, math.log(max(np.std(logt - x @ b0), 0.1))]
-    res = optimize.minimize(
-        lambda th: -_aft_terms(th, x, logt, e, dist)[0].sum(), start,
-        jac=lambda th: -_aft_scores(th, x, logt, e, dist).sum(0),
-        hess=lambda th: -_aft_hessian(th, x, logt, e, dist), method="trust-exact",
-        options={"gtol": 1e-8, "maxiter": 500})
-    theta = res.x
-    for _ in range(5):  # Newton polish; converged when the Newton step is negligible
-        step = np.linalg.solve(_aft_hessian(theta, x, logt, e, dist), _aft_scores(theta, x, logt, e, dist).sum(0))
-        theta = theta - step
-        if np.max(np.abs(step)) < 1e-9:
-            break
-    if not np.all(np.isfinite(theta)) or np.max(np.abs(step)) > 1e-6:
-        raise RuntimeError(f"AFT maximum likelihood did not converge: {res.message}")
-    return theta, float(_aft_terms(theta, x, logt, e, dist)[0].sum())
+    step = np.full(len(start), np.inf)
+    try:
+        with np.errstate(all="ignore"):
+            res = optimize.minimize(
+                lambda th: -_aft_terms(th, x, logt, e, dist)[0].sum(), start,
+                jac=lambda th: -_aft_scores(th, x, logt, e, dist).sum(0),
+                hess=lambda th: -_aft_hessian(th, x, logt, e, dist), method="trust-exact",
+                options={"gtol": 1e-8, "maxiter": 500})
+            theta = res.x
+            for _ in range(5):  # Newton polish; converged when the Newton step is negligible
+                step = np.linalg.solve(_aft_hessian(theta, x, logt, e, dist),
+                                       _aft_scores(theta, x, logt, e, dist).sum(0))
+                theta = theta - step
+                if np.max(np.abs(step)) < 1e-9:
+                    break
+    except (np.linalg.LinAlgError, OverflowError, FloatingPointError) as exc:
+        raise EstimationError(
+            f"the accelerated-failure-time likelihood has no finite maximum for these data ({exc}); "
+            "check that durations vary and that both groups have reached the milestone") from exc
+    if np.all(np.isfinite(theta)) and np.all(np.isfinite(step)) and np.max(np.abs(step)) <= 1e-6:
+        return theta, float(_aft_terms(theta, x, logt, e, dist)[0].sum())
+    moving = np.abs(np.where(np.isfinite(step), step, np.inf))
+    worst = int(np.argmax(moving))
+    label = [*names, "log scale (sigma)"][worst]
+    if not res.success:
+        reason = f"the optimiser stopped: {res.message}"
+    else:
+        reason = (f"the likelihood keeps rising as {label!r} moves (Newton step {moving[worst]:.3g} "
+                  f"after the optimiser's end), so its estimate is probably infinite")
+    raise EstimationError(
+        f"AFT maximum likelihood did not converge: {reason}; a covariate level or group in which "
+        "nobody reached the milestone, or durations that are identical within groups, cause this: "
+        "wait for more follow-up time, merge sparse covariate levels or check the duration column")
 
 
 def time_ratio(df: pd.DataFrame, *, duration: str, event: str, group: str,
@@ -126,7 +149,8 @@ def time_ratio(df: pd.DataFrame, *, duration: str, event: str, group: str,
     names = ["(intercept)", "treated", *X.columns]
     x = np.column_stack([np.ones(len(d)), treat, X.to_numpy(float)])
     logt, e = np.log(d[duration].to_numpy(float)), d[event].to_numpy(int)
-    theta, llf = _fit_aft(x, logt, e, method)
+    _check_estimable(x, logt, e, names, group, event, duration)
+    theta, llf = _fit_aft(x, logt, e, method, names)
     bread = np.linalg.inv(-_aft_hessian(theta, x, logt, e, method))
     details: dict[str, Any] = {"log_time_ratio": float(theta[1]), "scale_sigma": math.exp(theta[-1]),
                                "std_error_scale": "std_error is of the log time ratio",
@@ -174,3 +198,25 @@ def time_ratio(df: pd.DataFrame, *, duration: str, event: str, group: str,
         ci_high=math.exp(theta[1] + crit * se), p_value=float(pval),
         method=f"{label} accelerated failure time model (censored maximum likelihood); {inference}",
         n_obs=len(d), conf_level=level, term="time_ratio", details=details)
+
+
+def _check_estimable(x, logt, e, names, group, event, duration) -> None:
+    """Refuse data for which the AFT likelihood has no finite maximum, in words that say why."""
+    require_events(e, event)
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        raise EstimationError("the covariates are constant or collinear with each other or with "
+                              f"{group!r}; drop the redundant ones")
+    for v in no_event_levels(x[:, 1], e):
+        arm = "treated" if v == 1 else "control"
+        raise EstimationError(
+            f"nobody in the {arm} group ({group!r}) has reached the milestone yet ({event!r} is 0 "
+            f"for all its rows), so the time ratio is {'infinite' if v == 1 else 'zero'}: the "
+            "likelihood has no maximum and no interval can be given; wait for more follow-up time")
+    done = e == 1
+    resid = logt[done] - x[done] @ np.linalg.lstsq(x[done], logt[done], rcond=None)[0]
+    if done.sum() <= x.shape[1] or np.max(np.abs(resid)) <= 1e-9 * max(1.0, float(np.max(np.abs(logt)))):
+        raise EstimationError(
+            f"the durations ({duration!r}) of the rows that reached the milestone are identical "
+            "within each group (or fewer than the parameters), so the spread of times cannot be "
+            "estimated; check the duration column (e.g. a default date filled in for everyone) or "
+            "wait for more milestones")

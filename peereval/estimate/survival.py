@@ -7,6 +7,7 @@ onboarding when observation stopped). Rows with a missing value in a used column
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,8 +18,11 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight
 
+from peereval.errors import EstimationError
+
 from .options import Ties, check_level, check_option
 from .result import EffectResult, _clean, _freeze
+from .separation import check_finite_cox, require_events
 
 __all__ = ["KMResult", "CoxResult", "km", "cox"]
 
@@ -311,8 +315,18 @@ def cox(df: pd.DataFrame, *, duration: str, event: str, covariates: Sequence[str
     d = _prepare(df, duration, event, [*covariates, *([cluster] if cluster else [])])
     X, refs = _design(d, covariates)
     t, e, x = d[duration].to_numpy(float), d[event].to_numpy(int), X.to_numpy(float)
-    fit = PHReg(t, x, status=e, ties=ties).fit(tol=1e-12, maxiter=200)
+    require_events(e, event)
+    if x.shape[1] == 0:
+        raise EstimationError("a Cox model needs at least one covariate (e.g. the pilot indicator)")
+    if np.linalg.matrix_rank(x - x.mean(0)) < x.shape[1]:
+        raise EstimationError("the covariates are constant or collinear with each other; drop the "
+                              "redundant ones (a Cox model has no intercept)")
+    model = PHReg(t, x, status=e, ties=ties)
+    with warnings.catch_warnings():  # non-convergence is diagnosed below, in our own words
+        warnings.simplefilter("ignore")
+        fit = model.fit(tol=1e-12, maxiter=200)
     beta = np.asarray(fit.params)
+    check_finite_cox(model, beta, X, e, event)
     naive = np.asarray(fit.cov_params())
     sch, score = _efron_residuals(t, e, x, beta) if ties == "efron" else (None, None)
     if ties == "breslow":
