@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from peereval.estimate.did import did
 from peereval.estimate.staggered import DynamicEffects, staggered_did
+from peereval.estimate.staggered_aggregate import build_targets
 
 REF = Path(__file__).parent / "reference" / "did"
 
@@ -151,3 +153,103 @@ def test_reproduces_callaway_santanna_mpdta_published_results():
     by_group = {int(r["group"]): r["estimate"] for r in grp.details["rows"]}
     for g, v in ref["group"]["by_group"].items():
         assert by_group[int(g)] == pytest.approx(v, abs=6e-5)
+
+
+# ------------------------------------------------------------------ randomization inference
+def tiny(seed=1, control_units=4):
+    """7 units, 5 periods: two start in period 2, one in period 3, the rest never (105 assignments)."""
+    rng = np.random.default_rng(seed)
+    n = 3 + control_units
+    p = pd.DataFrame([(u, t) for u in range(n) for t in range(5)], columns=["u", "t"])
+    p["g"] = p.u.map({0: 2.0, 1: 2.0, 2: 3.0}).astype(float)
+    p["y"] = rng.normal(size=n)[p.u] + 0.3 * p.t - 1.0 * (p.t >= p.g) + rng.normal(size=len(p))
+    return p
+
+
+def _brute_p(p, kind, tau0, row=None, control="never_treated", shift=None):
+    """Refit staggered_did for every distinct reassignment of the units' start labels."""
+    labels = p.groupby("u").g.first()
+    d_obs = (p.t >= p.g).astype(float)
+    y0 = p.y - tau0 * d_obs if shift is None else p.y - shift * d_obs - tau0 * row[1]
+    fit = {"outcome": "y", "unit": "u", "time": "t", "first_treated": "g", "control": control,
+           "inference": "influence"}
+
+    def est(assign):
+        q = p.assign(y=y0, g=p.u.map(dict(zip(labels.index, assign, strict=True))))
+        agg = staggered_did(q, **fit).aggregate(kind)
+        if kind == "dynamic":
+            return agg.summary().loc[row[0], "estimate"] if row else agg.overall.estimate
+        return agg.estimate
+
+    obs = est(labels.to_numpy())
+    perms = {tuple(x) for x in itertools.permutations(labels.fillna(-1).to_numpy())}
+    draws = [est(np.where(np.array(a) < 0, np.nan, a)) for a in perms]
+    return float(np.mean(np.abs(draws) >= abs(obs) * (1 - 1e-10) - 1e-300)), len(perms)
+
+
+@pytest.mark.parametrize(("kind", "control"), [
+    ("simple", "never_treated"), ("group", "never_treated"), ("calendar", "never_treated"),
+    ("dynamic", "never_treated"), ("simple", "not_yet_treated"), ("dynamic", "not_yet_treated")])
+def test_randomization_inference_matches_brute_force_refits(kind, control):
+    p = tiny()
+    res = staggered_did(p, outcome="y", unit="u", time="t", first_treated="g", control=control)
+    assert res.inference == "randomization" and "only 3 units are treated" in res.method
+    agg = res.aggregate(kind)
+    overall = agg.overall if kind == "dynamic" else agg
+    assert overall.details["exact"] and overall.details["n_assignments"] == 105
+    want, count = _brute_p(p, kind, 0.0, control=control)
+    assert count == 105 and overall.p_value == pytest.approx(want, abs=1e-12)
+    assert math.isnan(overall.std_error) and overall.details["influence_std_error"] > 0
+    # the interval is the set of constant effects the test does not reject
+    pfun, center, _ = res._permutation().pvalue_function(build_targets(res, kind)[0][0].weights)
+    assert center == pytest.approx(overall.estimate, abs=1e-12)
+    assert pfun(0.7) == pytest.approx(_brute_p(p, kind, 0.7, control=control)[0], abs=1e-12)
+    eps = 1e-5
+    assert pfun(overall.ci_low + eps) > 0.05 >= pfun(overall.ci_low - eps)
+    assert pfun(overall.ci_high - eps) > 0.05 >= pfun(overall.ci_high + eps)
+
+
+def test_randomization_inference_rows_and_cells_match_brute_force():
+    p = tiny(seed=4)
+    res = staggered_did(p, outcome="y", unit="u", time="t", first_treated="g")
+    dyn = res.aggregate("dynamic").summary()
+    assert dyn.loc[1, "p_value"] == pytest.approx(_brute_p(p, "dynamic", 0.0, row=(1, None))[0], abs=1e-12)
+    # pre-start row: sharp null "no shift before the start, the simple aggregate after it"
+    tau = res.aggregate("simple").estimate
+    e = -2
+    z = ((p.t - p.g) == e).astype(float)
+    assert dyn.loc[e, "p_value"] == pytest.approx(_brute_p(p, "dynamic", 0.0, row=(e, z), shift=tau)[0], abs=1e-12)
+    grp = {r["group"]: r for r in res.aggregate("group").details["rows"]}
+    assert grp[2.0]["ci_low"] < grp[2.0]["estimate"] < grp[2.0]["ci_high"]
+    # one unit starts in period 3: 15 of the 105 assignments keep its label, p >= 1/7 -> no interval
+    assert math.isnan(grp[3.0]["ci_low"]) and math.isnan(grp[3.0]["ci_high"])
+    cells = res.att_gt()
+    assert cells.std_error.isna().all() and cells.cband_low.isna().all()
+    post = cells[cells.post & (cells.group == 2)]
+    assert (post.ci_low < post.att).all() and (post.att < post.ci_high).all()
+    assert cells.loc[cells.group == 3, "ci_low"].isna().all()
+
+
+def test_one_treated_unit_gives_no_interval_as_did_does():
+    p = tiny()
+    p["g"] = p.u.map({0: 3.0}).astype(float)
+    p["D"] = (p.t >= p.g).astype(int)
+    res = staggered_did(p, outcome="y", unit="u", time="t", first_treated="g").aggregate("simple")
+    twfe = did(p, outcome="y", unit="u", time="t", treated="D")
+    assert not res.has_interval and not twfe.has_interval
+    assert res.details["min_p_value"] == pytest.approx(1 / 7) and "smallest attainable p-value is 0.143" in res.method
+
+
+def test_auto_keeps_influence_function_with_many_units_and_options_are_validated():
+    res = staggered_did(panel(), outcome="y", unit="u", time="t", first_treated="g")
+    assert res.inference == "influence" and "20 units are treated" in res.method
+    with pytest.raises(ValueError, match="inference"):
+        staggered_did(panel(), outcome="y", unit="u", time="t", first_treated="g", inference="wild")
+    forced = staggered_did(panel(), outcome="y", unit="u", time="t", first_treated="g",
+                           inference="randomization", n_boot=199, seed=3)
+    simple = forced.aggregate("simple")
+    assert not simple.details["exact"] and simple.details["n_draws"] == 199
+    assert simple.estimate == pytest.approx(res.aggregate("simple").estimate)
+    again = staggered_did(panel(), outcome="y", unit="u", time="t", first_treated="g",
+                          inference="randomization", n_boot=199, seed=3).aggregate("simple")
+    assert (again.ci_low, again.ci_high, again.p_value) == (simple.ci_low, simple.ci_high, simple.p_value)

@@ -8,6 +8,7 @@ Inference = Literal["auto", "cluster", "wild", "randomization"]
 WildWeights = Literal["rademacher", "webb"]
 Ties = Literal["efron", "breslow"]
 Control = Literal["never_treated", "not_yet_treated"]
+StaggeredInference = Literal["auto", "influence", "randomization"]
 Aggregation = Literal["simple", "dynamic", "group", "calendar"]
 TimeRatioMethod = Literal["lognormal", "weibull"]
 

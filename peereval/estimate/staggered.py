@@ -9,58 +9,28 @@ corrected weight influence function of its group aggregation (did PR #223).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .options import Aggregation, Control, check_level, check_option
-from .result import EffectResult, _clean, _freeze
+from peereval.errors import EstimationError
+
+from .did import AUTO_MIN_ARM_FOR_BOOTSTRAP
+from .options import Aggregation, Control, StaggeredInference, check_level, check_option
+from .result import EffectResult, _freeze
+from .staggered_aggregate import (
+    DynamicEffects,
+    Target,
+    build_targets,
+    no_post_cell_message,
+    normal_ci,
+)
+from .staggered_ri import LabelPermutation
 from .twfe import codes_of, numeric_column, require_columns
-
-
-def _normal_ci(est, se, conf_level):
-    z = stats.norm.ppf(0.5 + conf_level / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = 2 * stats.norm.sf(np.abs(np.asarray(est) / np.asarray(se)))
-    return est - z * se, est + z * se, p
-
-
-@dataclass(frozen=True)
-class DynamicEffects:
-    """Event-time effects (rows by exposure e = t - g) and their overall average (e >= 0)."""
-
-    table: pd.DataFrame
-    overall: EffectResult
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "table", self.table.copy())
-
-    def summary(self) -> pd.DataFrame:
-        """DataFrame indexed by event time: estimate, std_error, ci_low, ci_high, p_value."""
-        return self.table.copy()
-
-    def to_dict(self) -> dict[str, Any]:
-        rows = [{"event_time": int(k), **r} for k, r in self.table.to_dict("index").items()]
-        return _clean({"by_event_time": rows, "overall": self.overall.to_dict()})
-
-    def plot(self, ax=None, *, color: str = "#0072B2"):
-        """Event-time effects with pointwise intervals; returns the axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 3.5))
-        t = self.table
-        ax.errorbar(t.index, t.estimate, yerr=[t.estimate - t.ci_low, t.ci_high - t.estimate],
-                    fmt="o", color=color, capsize=3)
-        ax.axhline(0, color="#555555", lw=0.8, ls="--")
-        ax.axvline(-0.5, color="#999999", lw=0.8, ls=":")
-        ax.set_xlabel("periods since start (e = t - g)")
-        ax.set_ylabel(f"effect ({self.overall.conf_level:.0%} interval)")
-        return ax
 
 
 @dataclass(frozen=True)
@@ -76,6 +46,9 @@ class StaggeredResult:
     conf_level: float = 0.95
     control: str = "never_treated"
     details: Any = field(default_factory=dict)
+    outcomes: np.ndarray = field(default=None, repr=False)  # n_units x n_periods, kept units
+    periods: np.ndarray = field(default=None, repr=False)
+    inference: str = "influence"  # "influence" or "randomization"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "details", _freeze(self.details))
@@ -91,103 +64,81 @@ class StaggeredResult:
         """Aggregate ATT(g,t) as R's ``did::aggte``.
 
         ``"simple"``: post-treatment ATT(g,t) weighted by group size; ``"group"``: average
-        over each group's post periods, then across groups by size; ``"calendar"``: by
-        period, then averaged over periods; these return an EffectResult (per-group or
-        per-period rows in ``details["rows"]``). ``"dynamic"`` returns a DynamicEffects
-        with one row per event time and ``.overall`` (average over e >= 0).
+        over each group's post periods, then across groups by size (groups without an
+        estimable post-start cell are left out and listed in ``details["groups_left_out"]``);
+        ``"calendar"``: by period, then averaged over periods; these return an EffectResult
+        (per-group or per-period rows in ``details["rows"]``). ``"dynamic"`` returns a
+        DynamicEffects with one row per event time and ``.overall`` (average over e >= 0).
+        Raises EstimationError when no post-start cell can be estimated. Intervals follow
+        the result's ``inference`` (see ``staggered_did``).
         """
         kind = check_option("type", type, Aggregation)
-        t = self.table
-        ok = t.att.notna().to_numpy()
-        g, tt, att = t.group.to_numpy(float), t.time.to_numpy(float), t.att.to_numpy()
-        inf = self.influence
+        targets, left_out = build_targets(self, kind)
+        post = [x for x in targets if not x.pre]
+        if not post:
+            raise EstimationError(no_post_cell_message(self))
         n = self.n_units
-        glist = np.array(sorted(set(g[ok])))
-        pgg = np.array([np.mean(self.unit_group == x) for x in glist])
-        pg = np.array([np.mean(self.unit_group == x) for x in g])
-
-        def wif(keep: np.ndarray, pg_k: np.ndarray, groups_k: np.ndarray) -> np.ndarray:
-            ind = (self.unit_group[:, None] == groups_k[None, :]).astype(float) - pg_k[None, :]
-            s = pg_k.sum()
-            return ind / s - np.outer(ind.sum(1), pg_k / s**2)
-
-        def combine(keep: np.ndarray, with_wif: bool) -> tuple[float, np.ndarray]:
-            w = pg[keep] / pg[keep].sum()
-            est = float(att[keep] @ w)
-            phi = inf[:, keep] @ w
-            if with_wif:
-                phi = phi + wif(keep, pg[keep], g[keep]) @ att[keep]
-            return est, phi
-
-        def se_of(phi: np.ndarray) -> float:
-            return math.sqrt(float(np.mean(phi**2)) / n)
-
-        rows: list[tuple[float, float, float]] = []
-        if kind == "simple":
-            est, phi = combine(np.flatnonzero(ok & (g <= tt)), True)
-            label = "post-treatment ATT(g,t) weighted by group size"
-        elif kind == "group":
-            parts = []
-            for x in glist:
-                e, p = combine(np.flatnonzero(ok & (g == x) & (x <= tt)), False)
-                parts.append((e, p))
-                rows.append((x, e, se_of(p)))
-            att_g = np.array([e for e, _ in parts])
-            phi_g = np.column_stack([p for _, p in parts])
-            est = float(att_g @ (pgg / pgg.sum()))
-            phi = phi_g @ (pgg / pgg.sum()) + wif(None, pgg, glist) @ att_g
-            label = "average of each group's post-treatment effects, weighted by group size"
-        elif kind == "calendar":
-            parts = []
-            for x in sorted(set(tt[ok & (tt >= glist.min())])):
-                keep = np.flatnonzero(ok & (tt == x) & (g <= x))
-                if len(keep):
-                    e, p = combine(keep, True)
-                    parts.append((e, p))
-                    rows.append((x, e, se_of(p)))
-            est = float(np.mean([e for e, _ in parts]))
-            phi = np.column_stack([p for _, p in parts]).mean(1)
-            label = "average over periods of the effects in each period"
-        else:
-            ev = tt - g
-            parts = []
-            for x in sorted(set(ev[ok])):
-                e, p = combine(np.flatnonzero(ok & (ev == x)), True)
-                parts.append((x, e, p))
-            post = [(e, p) for x, e, p in parts if x >= 0]
-            est = float(np.mean([e for e, _ in post]))
-            phi = np.column_stack([p for _, p in post]).mean(1)
-            se = se_of(phi)
-            lo, hi, pv = _normal_ci(est, se, self.conf_level)
-            ses = np.array([se_of(p) for _, _, p in parts])
-            ests = np.array([e for _, e, _ in parts])
-            clo, chi, cp = _normal_ci(ests, ses, self.conf_level)
+        rows = [self._effect(x, kind) for x in targets[1:]]
+        overall = self._effect(targets[0], kind)
+        if kind == "dynamic":
             table = pd.DataFrame(
-                {"estimate": ests, "std_error": ses, "ci_low": clo, "ci_high": chi, "p_value": cp},
-                index=pd.Index([int(x) for x, _, _ in parts], name="event_time"),
-            )
-            overall = EffectResult(
-                est, se, float(lo), float(hi), float(pv),
-                self._agg_method("average of the event-time effects over e >= 0"),
-                self.n_obs, self.conf_level, "dynamic", {"aggregation": "dynamic", "n_units": n},
+                [(r.estimate, r.std_error, r.ci_low, r.ci_high, r.p_value) for r in rows],
+                columns=["estimate", "std_error", "ci_low", "ci_high", "p_value"],
+                index=pd.Index([int(x.key) for x in targets[1:]], name="event_time"),
             )
             return DynamicEffects(table, overall)
-        se = se_of(phi)
-        lo, hi, pv = _normal_ci(est, se, self.conf_level)
-        details = {"aggregation": kind, "n_units": n}
+        details = dict(overall.details) | {"aggregation": kind, "n_units": n}
         if rows:
             key = "group" if kind == "group" else "time"
-            details["rows"] = [{key: r[0], "estimate": r[1], "std_error": r[2]} for r in rows]
-        return EffectResult(est, se, float(lo), float(hi), float(pv), self._agg_method(label),
-                            self.n_obs, self.conf_level, kind, details)
+            details["rows"] = [{key: x.key, "estimate": r.estimate, "std_error": r.std_error,
+                                "ci_low": r.ci_low, "ci_high": r.ci_high}
+                               for x, r in zip(targets[1:], rows, strict=True)]
+        if kind == "group":
+            details["groups_left_out"] = left_out
+        return overall.replace(details=details)
+
+    def _effect(self, x: Target, kind: str) -> EffectResult:
+        """One aggregate: influence-function normal interval, or randomization inference."""
+        se = math.sqrt(float(np.mean(x.phi**2)) / self.n_units)
+        info = {"aggregation": kind, "n_units": self.n_units, "influence_std_error": se,
+                "inference": self.inference}
+        if self.inference == "influence":
+            lo, hi, pv = normal_ci(x.est, se, self.conf_level)
+            return EffectResult(x.est, se, float(lo), float(hi), float(pv), self._agg_method(x.label),
+                                self.n_obs, self.conf_level, kind, info)
+        perm = self._permutation()
+        res = perm.test(x.weights, self.conf_level, pre=x.pre, tau_post=self.details.get("tau_simple", math.nan))
+        method = self._agg_method(x.label)
+        if res.why:
+            method += f" No {self.conf_level:.0%} interval is reported: {res.why}."
+        info |= {"n_assignments": perm.total, "n_draws": len(perm.assign), "exact": perm.exact,
+                 "min_p_value": perm.min_p}
+        return EffectResult(x.est, math.nan, res.ci_low, res.ci_high, res.p_value, method,
+                            self.n_obs, self.conf_level, kind, info)
+
+    def _permutation(self) -> LabelPermutation:
+        cached = self.__dict__.get("_perm")
+        if cached is None:
+            t = self.table
+            cells = {c: t[c].to_numpy(float) for c in ("group", "time", "n_treated", "n_control")}
+            cells["time_index"] = np.searchsorted(self.periods, cells["time"])
+            cells["base_index"] = np.searchsorted(self.periods, t["base_period"].to_numpy(float))
+            cached = LabelPermutation(self.unit_group, self.outcomes, self.periods, cells, self.control,
+                                      int(self.details["n_boot"]), int(self.details["seed"]))
+            object.__setattr__(self, "_perm", cached)
+        return cached
 
     def _agg_method(self, label: str) -> str:
         ctrl = "never-treated" if self.control == "never_treated" else "not-yet-treated"
-        return (
-            f"Callaway-Sant'Anna difference-in-differences ({ctrl} units as controls), {label}; "
-            "standard error from the aggregated influence function (units as clusters) with a "
-            "normal reference, as R's did::aggte with bstrap=FALSE."
-        )
+        head = f"Callaway-Sant'Anna difference-in-differences ({ctrl} units as controls), {label}; "
+        if self.inference == "influence":
+            return head + ("standard error from the aggregated influence function (units as clusters) "
+                           "with a normal reference, as R's did::aggte with bstrap=FALSE"
+                           f"{self.details.get('inference_reason', '')}.")
+        perm = self._permutation()
+        return head + (f"randomization inference over which units started when ({perm.describe()}); "
+                       "interval by inverting tests of a constant effect"
+                       f"{self.details.get('inference_reason', '')}.")
 
 
 def staggered_did(
@@ -198,6 +149,7 @@ def staggered_did(
     time: str,
     first_treated: str,
     control: Control = "never_treated",
+    inference: StaggeredInference = "auto",
     conf_level: float = 0.95,
     n_boot: int = 999,
     seed: int = 0,
@@ -211,9 +163,19 @@ def staggered_did(
     time. Pre-period cells use the previous period as base ("varying", as R's ``did``).
     ``first_treated`` is NaN/None/inf (or 0, R's convention, when 0 is not after the first
     period) for never-treated units. Units treated in the first period are dropped; starts
-    after the last period count as never treated. Standard errors come from the unit-level
-    influence functions; ``n_boot``/``seed`` drive a multiplier bootstrap (Mammen weights)
-    for the simultaneous band over all ATT(g,t) (columns ``cband_low``/``cband_high``).
+    after the last period count as never treated.
+
+    ``inference``: ``"influence"`` (standard errors from the unit-level influence functions with
+    a normal reference, as R's ``did``; ``n_boot``/``seed`` drive a multiplier bootstrap for the
+    simultaneous band over all ATT(g,t), columns ``cband_low``/``cband_high``),
+    ``"randomization"`` (permutes the units' first-treated labels: all assignments when there
+    are at most 20,000, else ``n_boot`` seeded draws; intervals by inverting tests of a constant
+    effect; assumes the start labels were as good as randomly assigned; ``std_error`` is NaN, no
+    simultaneous band) or ``"auto"``: randomization inference when fewer than 8 units are
+    treated, or some post-start cell has fewer than 8 comparison units (the normal reference
+    under-covers there, see ``benchmarks/coverage_staggered.py``), the influence function
+    otherwise. No interval is reported (NaN, reason in ``method``) when the smallest attainable
+    p-value exceeds 1 - conf_level or the confidence set is unbounded.
 
     Example:
         >>> import numpy as np, pandas as pd
@@ -226,6 +188,7 @@ def staggered_did(
         -1
     """
     control = check_option("control", control, Control)
+    inference = check_option("inference", inference, StaggeredInference)
     conf_level = check_level(conf_level)
     require_columns(df, {"outcome": outcome, "unit": unit, "time": time})
     if first_treated not in df.columns:
@@ -289,7 +252,7 @@ def staggered_did(
     table = pd.DataFrame(rows, columns=["group", "time", "att", "post", "n_treated", "n_control", "base_period"])
     se = np.sqrt(np.mean(inf**2, axis=0) / n)
     se[table.att.isna().to_numpy()] = np.nan
-    lo, hi, p = _normal_ci(table.att.to_numpy(), se, conf_level)
+    lo, hi, p = normal_ci(table.att.to_numpy(), se, conf_level)
     table.insert(3, "std_error", se)
     table.insert(4, "ci_low", lo)
     table.insert(5, "ci_high", hi)
@@ -298,22 +261,74 @@ def staggered_did(
     table["cband_low"] = table.att - crit * se
     table["cband_high"] = table.att + crit * se
     ctrl_words = "never-treated" if control == "never_treated" else "not-yet-treated"
-    method = (
-        f"Callaway-Sant'Anna group-time effects ATT(g,t) with {ctrl_words} controls and "
-        "unconditional parallel trends (varying base period for pre-periods); standard errors "
-        "from unit-level influence functions with a normal reference, as R's did::att_gt "
-        "with bstrap=FALSE."
-    )
     details = {
         "n_groups": len(glist),
         "groups": glist.tolist(),
         "dropped_treated_in_first_period": int(first_period.sum()),
         "recoded_never_treated_after_last_period": int(late.sum()),
         "n_never_treated": int(np.sum(gu == 0)),
+        "n_treated_units": int(np.sum(gu > 0)),
         "cband_crit": crit,
         "n_boot": int(n_boot),
+        "seed": int(seed),
+        "inference_requested": inference,
     }
-    return StaggeredResult(table, inf, gu, method, n, int(keep_units.sum()) * n_t, conf_level, control, details)
+    chosen, reason = _choose_inference(inference, table, gu)
+    details["inference_reason"] = reason
+    common = (table, inf, gu, "", n, int(keep_units.sum()) * n_t, conf_level, control)
+    head = (
+        f"Callaway-Sant'Anna group-time effects ATT(g,t) with {ctrl_words} controls and "
+        "unconditional parallel trends (varying base period for pre-periods); "
+    )
+    if chosen == "influence":
+        method = head + ("standard errors from unit-level influence functions with a normal "
+                         f"reference, as R's did::att_gt with bstrap=FALSE{reason}.")
+        return StaggeredResult(*common[:3], method, *common[4:], details, ymat, tlist, "influence")
+    if int(n_boot) < 99:
+        raise ValueError(f"n_boot={n_boot!r} is too small for randomization inference; use at least 99")
+    draft = StaggeredResult(*common, details, ymat, tlist, "randomization")
+    simple = build_targets(draft, "simple")[0]
+    details["tau_simple"] = simple[0].est if simple else math.nan
+    res = StaggeredResult(*common, details, ymat, tlist, "randomization")
+    perm = res._permutation()
+    tests = [perm.test(_unit_weights(i, len(table)), conf_level, pre=not table.post.iat[i],
+                       tau_post=details["tau_simple"]) if np.isfinite(table.att.iat[i]) else None
+             for i in range(len(table))]
+    table["std_error"] = np.nan
+    table["ci_low"] = [x.ci_low if x else np.nan for x in tests]
+    table["ci_high"] = [x.ci_high if x else np.nan for x in tests]
+    table["p_value"] = [x.p_value if x else np.nan for x in tests]
+    table["cband_low"] = table["cband_high"] = np.nan
+    method = head + (f"randomization inference over which units started when ({perm.describe()}); "
+                     "intervals by inverting tests of a constant effect (pre-start cells: of a "
+                     "shift in that cell with the simple aggregate held as the effect after the "
+                     f"start); no simultaneous band{reason}.")
+    out = dataclasses.replace(res, table=table, method=method)
+    object.__setattr__(out, "_perm", perm)
+    return out
+
+
+def _unit_weights(i: int, size: int) -> np.ndarray:
+    w = np.zeros(size)
+    w[i] = 1.0
+    return w
+
+
+def _choose_inference(requested: str, table: pd.DataFrame, gu: np.ndarray) -> tuple[str, str]:
+    """The auto rule: randomization inference when either side of a comparison is small."""
+    n_treated = int(np.sum(gu > 0))
+    post = table[table.post & table.att.notna()]
+    n_control = int(post.n_control.min()) if len(post) else int(np.sum(gu == 0))
+    if requested != "auto":
+        return requested, ""
+    if min(n_treated, n_control) < AUTO_MIN_ARM_FOR_BOOTSTRAP:
+        side = (f"only {n_treated} units are treated" if n_treated <= n_control else
+                f"a post-start cell has only {n_control} comparison units")
+        return "randomization", (
+            f", chosen because {side}: the normal reference under-covers with so few units "
+            "(this assumes the start labels were as good as randomly assigned)")
+    return "influence", (f", chosen because {n_treated} units are treated and every post-start "
+                         f"cell has at least {n_control} comparison units")
 
 
 def _sup_t_crit(inf: np.ndarray, se: np.ndarray, conf_level: float, n_boot: int, seed: int) -> float:
