@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from peereval.data.sample import generate
+from peereval.data.sample import Quirks, generate
 
 SEED = 20261
 TABLES = {
@@ -302,3 +302,185 @@ def test_parquet_and_arguments(tmp_path):
 def test_committed_sample_is_reproducible(sample):
     out, _ = sample
     assert _files(COMMITTED) == _files(out)
+
+
+# --- quirks: the irregularities of real exports (peereval.data.sample_quirks) -----------------
+
+QSEED = 7
+
+
+def _read(folder: Path, table: str) -> pd.DataFrame:
+    return pd.read_csv(folder / f"{table}.csv", dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("clean") / "q"
+    return out, generate(out, seed=QSEED, teams=9, months=14, end_month="2026-06")
+
+
+def _quirky(tmp_path: Path, **quirks) -> tuple[Path, dict]:
+    out = tmp_path / "quirky"
+    return out, generate(out, seed=QSEED, teams=9, months=14, end_month="2026-06", quirks=Quirks(**quirks))
+
+
+def test_no_quirks_is_the_clean_sample(sample, tmp_path):
+    out, truth = sample
+    assert generate(tmp_path / "q", seed=SEED, quirks=Quirks()) == truth
+    assert _files(tmp_path / "q") == _files(out)
+    assert "quirks" not in truth and not Quirks().active
+
+
+@pytest.mark.parametrize(
+    ("quirks", "changed"),
+    [
+        ({"blank_priority": 0.3}, {"tickets.csv"}),
+        ({"empty_months": 0.1}, {"tickets.csv"}),
+        ({"any_day_tickets": 0.2}, {"tickets.csv"}),
+        ({"never_competent": 0.2}, {"milestones.csv"}),
+        ({"odd_durations": 0.3}, {"sessions.csv"}),
+        ({"duplicate_people": 2, "changed_duplicate_people": 1}, {"people.csv"}),
+    ],
+)
+def test_each_quirk_changes_only_its_own_table(clean, tmp_path, quirks, changed):
+    """Every quirk draws from its own stream: switching one on leaves the other files as they were."""
+    out, truth = clean
+    q_out, q_truth = _quirky(tmp_path, **quirks)
+    a, b = _files(out), _files(q_out)
+    assert {k for k in a if a[k] != b[k]} == changed | {"TRUTH.json"}
+    assert q_truth["quirks"]["options"] == Quirks(**quirks).to_dict()
+    for key in ("waves", "onboarding_time_ratio", "pilot_teams", "n_people"):
+        assert q_truth[key] == truth[key], key
+    assert q_truth["bug_turnaround"]["log_effect_by_wave"] == truth["bug_turnaround"]["log_effect_by_wave"]
+
+
+def test_pilots_start_on_any_weekday_and_sessions_follow(clean, tmp_path):
+    q_out, q_truth = _quirky(tmp_path, start_day="any")
+    teams = _read(q_out, "teams")
+    start = pd.to_datetime(teams.set_index("team")["pilot_start"].replace("", None))
+    pilot = start.dropna()
+    assert (pilot.dt.dayofweek < 5).all() and (pilot.dt.day > 3).any()  # not (only) the 1st weekday
+    assert [str(w["pilot_start"]) for w in q_truth["waves"]] == sorted({str(d.date()) for d in pilot})
+    assert {p["team"]: p["pilot_start"] for p in q_truth["pilot_teams"]} == {
+        t: str(d.date()) for t, d in pilot.items()}
+    sess = _read(q_out, "sessions")
+    assert (pd.to_datetime(sess["date"]).to_numpy() >= start.loc[sess["team"]].to_numpy()).all()
+
+
+def test_bug_effect_switches_on_per_ticket_at_the_start_date(clean, tmp_path):
+    """Same tickets, other start dates: log hours differ by exactly the wave effect, per ticket."""
+    out, truth = clean
+    q_out, _ = _quirky(tmp_path, start_day="any")
+    a, b = _read(out, "tickets"), _read(q_out, "tickets")
+    assert a[["ticket_id", "team", "created_at", "type"]].equals(b[["ticket_id", "team", "created_at", "type"]])
+    effect = {t: w["bug_log_effect"] for w in truth["waves"] for t in w["teams"]}
+
+    def log_hours_and_treated(tk: pd.DataFrame, folder: Path) -> tuple[pd.Series, pd.Series]:
+        created = pd.to_datetime(tk["created_at"])
+        hours = (pd.to_datetime(tk["resolved_at"].replace("", None)) - created).dt.total_seconds() / 3600
+        start = pd.to_datetime(_read(folder, "teams").set_index("team")["pilot_start"].replace("", None))
+        return np.log(hours), (created.to_numpy() >= start.loc[tk["team"]].to_numpy())
+
+    ya, da = log_hours_and_treated(a, out)
+    yb, db = log_hours_and_treated(b, q_out)
+    ok = (a["type"] == "bug") & ya.notna() & yb.notna() & (np.exp(np.minimum(ya, yb)) > 0.1)
+    expected = a["team"].map(effect).fillna(0.0) * (db.astype(float) - da.astype(float))
+    assert (da != db)[ok].sum() > 20  # tickets between the first weekday and the mid-month start
+    np.testing.assert_allclose((yb - ya)[ok], expected[ok], atol=2e-3)
+
+
+def test_any_day_tickets_include_weekends(tmp_path):
+    q_out, q_truth = _quirky(tmp_path, any_day_tickets=0.3)
+    created = pd.to_datetime(_read(q_out, "tickets")["created_at"])
+    weekend = int((created.dt.dayofweek >= 5).sum())
+    assert weekend == q_truth["quirks"]["realised"]["weekend_tickets"] > 0
+    assert 0.2 < q_truth["quirks"]["realised"]["any_day_tickets"] / len(created) < 0.4
+
+
+def test_one_team_pilot(tmp_path):
+    q_out, q_truth = _quirky(tmp_path, one_team_pilot=True)
+    teams = _read(q_out, "teams")
+    assert (teams["cohort"] == "pilot").sum() == 1 == q_truth["n_pilot_teams"] == len(q_truth["waves"])
+    assert set(_read(q_out, "sessions")["team"]) == set(teams.loc[teams["cohort"] == "pilot", "team"])
+
+
+@pytest.mark.parametrize("share", [0.3, 1.0])
+def test_blank_priority(tmp_path, share):
+    q_out, q_truth = _quirky(tmp_path, blank_priority=share)
+    blank = (_read(q_out, "tickets")["priority"] == "").to_numpy()
+    assert blank.sum() == q_truth["quirks"]["realised"]["blank_priority_tickets"]
+    assert blank.all() if share == 1.0 else 0.25 < blank.mean() < 0.35
+
+
+def test_empty_team_months(tmp_path):
+    q_out, q_truth = _quirky(tmp_path, empty_months=0.1)
+    tk = _read(q_out, "tickets")
+    month = pd.to_datetime(tk["created_at"]).dt.to_period("M")
+    per = tk.groupby([tk["team"], month]).size().unstack(fill_value=0)
+    n_empty = int((per == 0).sum().sum()) + 14 * (9 - len(per))
+    assert n_empty == q_truth["quirks"]["realised"]["empty_team_months"] > 3
+
+
+def test_never_competent_hires(clean, tmp_path):
+    _, truth = clean
+    q_out, q_truth = _quirky(tmp_path, never_competent=0.2)
+    people, ms = _read(q_out, "people"), _read(q_out, "milestones")
+    new = people[people["hire_date"] >= q_truth["first_month"]]
+    competent = set(ms.loc[ms["milestone"] == "competent", "person_id"])
+    never = q_truth["quirks"]["realised"]["never_competent_hires"]
+    assert never > 5 and set(ms.loc[ms["milestone"] == "on_call_ready", "person_id"]) <= competent
+    ob = q_truth["onboarding"]
+    assert ob["censored_hires"] + never + len(competent) == ob["hires_in_window"] == truth["onboarding"]["hires_in_window"]
+    # long-ago hires without the milestone: more than the clean sample's (recent) censored ones
+    old = new[pd.to_datetime(new["hire_date"]) < pd.Timestamp(q_truth["data_end"]) - pd.Timedelta(days=365)]
+    assert (~old["person_id"].isin(competent)).sum() > 0
+
+
+def test_odd_durations_and_what_the_loader_excludes(tmp_path):
+    import peereval
+
+    q_out, q_truth = _quirky(tmp_path, odd_durations=0.3)
+    odd = q_truth["quirks"]["realised"]["odd_durations"]
+    dur = _read(q_out, "sessions")["duration_minutes"]
+    minutes = pd.to_numeric(dur.replace("", None))
+    assert (dur == "").sum() == odd["blank"] and (minutes == 0).sum() == odd["zero"]
+    assert minutes.max() <= 16 * 60 and (minutes.between(1, 5)).sum() == odd["short"] > 0
+    assert (minutes >= 480).sum() >= odd["long"] > 0
+    excluded = peereval.load(q_out).ledger.to_dict()["sessions"]["excluded"]
+    assert excluded.get("duration is zero or negative", 0) == odd["zero"]
+    assert excluded.get("missing duration_minutes", 0) == odd["blank"]
+    assert odd["zero"] + odd["blank"] > 0
+    kept = minutes[minutes > 0]
+    assert q_truth["participation"]["realised"]["mean_duration_minutes"] == pytest.approx(kept.mean(), abs=1e-6)
+
+
+def test_people_listed_twice(tmp_path):
+    q_out, q_truth = _quirky(tmp_path, duplicate_people=2, changed_duplicate_people=1)
+    people = _read(q_out, "people")
+    assert people.duplicated().sum() == 2 == q_truth["quirks"]["realised"]["duplicate_people_rows"]
+    twice = people[people["person_id"].duplicated(keep=False) & ~people.duplicated(keep=False)]
+    assert len(twice) == 2 and twice["role"].nunique() == 2 and twice["team"].nunique() == 1
+    assert q_truth["n_people"] == people["person_id"].nunique() == len(people) - 3
+
+
+def test_parquet_with_quirks(tmp_path):
+    q = Quirks(odd_durations=0.5, blank_priority=0.5, duplicate_people=1, start_day="any")
+    truth = generate(tmp_path / "pq", seed=4, teams=5, months=10, file_format="parquet", quirks=q)
+    sess = pd.read_parquet(tmp_path / "pq" / "sessions.parquet")
+    assert sess["duration_minutes"].isna().sum() == truth["quirks"]["realised"]["odd_durations"]["blank"]
+    assert pd.read_parquet(tmp_path / "pq" / "tickets.parquet")["priority"].isna().any()
+
+
+def test_random_quirks_vary_with_the_seed_and_validate():
+    mixes = [Quirks.random(s) for s in range(200)]
+    assert mixes[5] == Quirks.random(5)
+    for name in ("any_day_tickets", "blank_priority", "empty_months", "never_competent", "odd_durations",
+                 "duplicate_people", "changed_duplicate_people", "one_team_pilot"):
+        values = {getattr(m, name) for m in mixes}
+        assert len(values) > 1 and any(not v for v in values), name
+    assert {m.start_day for m in mixes} == {"first", "any"}
+    assert any(m.blank_priority == 1.0 for m in mixes) and any(0 < m.blank_priority < 1 for m in mixes)
+    for bad in ({"start_day": "monday"}, {"blank_priority": 1.5}, {"duplicate_people": -1},
+                {"one_team_pilot": "yes"}):
+        with pytest.raises(ValueError):
+            Quirks(**bad)

@@ -22,6 +22,7 @@ class Calendar:
         self.ms = np.arange(end - (months - 1), end + 1)
         self.first = self.ms.astype("datetime64[D]")
         nxt = (self.ms + 1).astype("datetime64[D]")
+        self.ndays = (nxt - self.first).astype(np.int64)  # calendar days per month
         self.end_day = nxt[-1]  # exclusive cut-off (first day after the data)
         self.end_s = self.end_day.astype("datetime64[s]")
         self.cal_month = self.ms.astype(np.int64) % 12 + 1
@@ -34,10 +35,24 @@ class Calendar:
             self.wd[m, : len(d)] = d
             self.wd[m, len(d) :] = d[-1]
 
-    def weekday(self, rng: np.random.Generator, m: np.ndarray) -> np.ndarray:
-        """A uniformly random weekday (datetime64[D]) within month index ``m``."""
-        idx = (rng.random(len(m)) * self.nwd[m]).astype(np.int64)
+    def weekday(
+        self, rng: np.random.Generator, m: np.ndarray, lo: np.ndarray | None = None
+    ) -> np.ndarray:
+        """A uniformly random weekday (datetime64[D]) within month index ``m``.
+
+        ``lo``: the earliest allowed weekday, as its position among the month's weekdays
+        (0 = the first weekday, the default).
+        """
+        if lo is None:
+            idx = (rng.random(len(m)) * self.nwd[m]).astype(np.int64)
+        else:
+            idx = lo + (rng.random(len(m)) * (self.nwd[m] - lo)).astype(np.int64)
         return self.wd[m, idx]
+
+    def any_day(self, rng: np.random.Generator, m: np.ndarray) -> np.ndarray:
+        """A uniformly random calendar day (weekends included) within month index ``m``."""
+        off = (rng.random(len(m)) * self.ndays[m]).astype(np.int64)
+        return self.first[m] + off.astype("timedelta64[D]")
 
 
 def ids(prefix: str, n: int, width: int) -> pa.Array:

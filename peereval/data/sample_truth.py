@@ -11,11 +11,15 @@ Top level
 * ``months`` – number of whole calendar months covered; ``first_month`` / ``end_month``
   (``YYYY-MM``, inclusive); ``data_end`` – exclusive cut-off date-time of the export
   (first instant of the month after ``end_month``); nothing in the data is later.
-* ``n_teams``, ``n_pilot_teams``, ``n_people``, ``n_tickets``, ``n_sessions`` – realised sizes.
+* ``n_teams``, ``n_pilot_teams``, ``n_people`` (distinct people, however often listed),
+  ``n_tickets``, ``n_sessions`` – realised sizes.
 * ``pilot_teams`` – list of ``{team, wave, pilot_start, start_month}``; ``waves`` – list of
   ``{wave, pilot_start, start_month, teams, bug_log_effect, bug_proportional_effect}``.
-  The pilot starts on the first weekday of ``start_month``, so treatment switches on at a
-  month boundary for tickets (tickets are only created on weekdays).
+  By default the pilot starts on the first weekday of ``start_month`` and tickets are created
+  on weekdays only, so treatment switches on at a month boundary. With the quirks
+  ``start_day="any"`` (a wave starts on any weekday of its month) or ``any_day_tickets``
+  (weekend tickets) it switches on inside the start month: treatment is always decided per
+  row – a ticket created, or a person hired, on or after the team's ``pilot_start``.
 
 ``bug_turnaround`` (tickets of type ``bug`` only; ``feature``/``chore`` are unaffected)
 
@@ -25,7 +29,8 @@ Top level
   differ.
 * ``att_log_ticket_weighted`` – average log effect over all treated bug tickets (including
   ones still open at the cut-off); ``att_log_team_month_weighted`` – average over treated
-  team-months (the "simple" Callaway–Sant'Anna aggregation target);
+  team-months, those with at least one ticket created on/after the team's start (the
+  "simple" Callaway–Sant'Anna aggregation target; a mid-month start month counts as one);
   ``att_ticket_weighted`` / ``att_team_month_weighted`` – the same as proportional changes.
 * ``bug_turnaround_effect`` (top level) – ``att_team_month_weighted``, the headline number.
 * ``baseline_median_hours`` – median resolution hours of a P3 bug at average team/month.
@@ -51,7 +56,8 @@ Top level
 * ``role_time_multiplier`` – role effects on time (engineer = 1); ``trend_log_per_month``
   is 0 (no secular trend in onboarding).
 * ``hires_in_window``, ``pilot_hires``, ``censored_hires`` – realised counts (censored =
-  no ``competent`` row because not yet competent at the cut-off); ``other_milestones`` –
+  no ``competent`` row because not yet competent at the cut-off; hires who never reach it,
+  the ``never_competent`` quirk, are counted in ``quirks`` instead); ``other_milestones`` –
   names of decoy milestones that must be ignored. Staff hired before the window have no
   milestone rows.
 
@@ -74,12 +80,25 @@ an empty score), ``comment_share``, ``score_mean_person_sd``; the pulse for mont
 answered in the first week of month m+1 (so the last month has none yet).
 
 ``diagnostics`` – simple estimates computed on the written data, for orientation only:
-``naive_before_after_log`` (pilot teams, mean log hours after minus before their start) and
-``twfe_did_log`` (two-way FE DiD on team-month mean log hours). Both use bug tickets created
-at least ``followup_days`` before the cut-off and resolved within ``followup_days``.
-``aft_lognormal_time_ratio`` / ``aft_log_time_ratio_se`` – censored log-normal AFT of days
-to ``competent`` on treated + role (hires in the window), showing how far this particular
-draw lands from ``onboarding_time_ratio`` by chance.
+``naive_before_after_log`` (pilot teams, mean log hours in whole months after minus before
+their start) and ``twfe_did_log`` (two-way FE DiD on team-month mean log hours, a cell's
+treatment being its share of tickets created on/after the start). Both use bug tickets created
+at least ``followup_days`` before the cut-off and resolved within ``followup_days``; ``null``
+when the data hold no comparison. ``aft_lognormal_time_ratio`` / ``aft_log_time_ratio_se`` –
+censored log-normal AFT of days to ``competent`` on treated + role (hires in the window, those
+never reaching it censored at the cut-off), showing how far this draw lands from
+``onboarding_time_ratio`` by chance.
+
+``quirks`` – written only when :class:`peereval.data.sample_quirks.Quirks` switches something
+on: ``options`` (the quirks as given) and ``realised`` counts – ``any_day_tickets`` (tickets
+moved to any calendar day), ``weekend_tickets``, ``empty_team_months``,
+``blank_priority_tickets``, ``never_competent_hires``, ``odd_durations`` (``{short, long,
+zero, blank}`` sessions; the loader excludes zero and blank ones), ``duplicate_people_rows``
+and ``changed_duplicate_people_rows`` (extra rows in ``people``). The true effects above do
+not change with the quirks: blank priorities hide a ticket's priority, not its effect; the
+``never_competent`` hires are a random share, independent of treatment (so the time ratio
+among hires who reach competency stays ``onboarding_time_ratio``; a method that takes them
+for merely censored can be biased by them); empty team-months simply have no rows.
 """
 
 from __future__ import annotations
@@ -87,6 +106,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyarrow.compute as pc
 from scipy import optimize, stats
 
 PROGRAM_TOML = """\
@@ -282,19 +302,24 @@ def survey_truth() -> dict:
     return {k: v for k, v in SURVEYS.items()}
 
 
-def diagnostics(team, month, created, resolved, log_h, is_bug, tm, cal) -> dict:
-    """Naive pilot before/after vs two-way FE DiD on team-month mean log hours."""
+def diagnostics(team, month, created, resolved, log_h, is_bug, treated, tm, cal) -> dict:
+    """Naive pilot before/after vs two-way FE DiD on team-month mean log hours.
+
+    A cell's treatment is the share of its tickets created on/after the team's start (0 or 1
+    unless the pilot started inside that month); the naive comparison uses whole months only.
+    """
     win = np.timedelta64(_FOLLOWUP_DAYS, "D")
     use = is_bug & (created < cal.end_s - win) & ~np.isnat(resolved) & (resolved - created <= win)
     n, months = tm["n"], cal.months
     cell = team[use].astype(np.int64) * months + month[use]
     cnt = np.bincount(cell, minlength=n * months)
     y = np.bincount(cell, log_h[use], minlength=n * months) / np.maximum(cnt, 1)
-    y, ok = y.reshape(n, months), cnt.reshape(n, months) > 0
-    d = ((tm["wave"][:, None] >= 0) & (np.arange(months) >= tm["start_idx"][:, None])).astype(float)
+    d = np.bincount(cell, treated[use].astype(float), minlength=n * months) / np.maximum(cnt, 1)
+    y, ok, d = y.reshape(n, months), cnt.reshape(n, months) > 0, d.reshape(n, months)
     pilot = tm["wave"] >= 0
     yp, dp, okp = y[pilot], d[pilot], ok[pilot]
-    naive = float(yp[(dp == 1) & okp].mean() - yp[(dp == 0) & okp].mean())
+    after, before = (dp == 1) & okp, (dp == 0) & okp
+    naive = float(yp[after].mean() - yp[before].mean()) if after.any() and before.any() else None
     rows, cols = ok.any(1), ok.any(0)  # drop months/teams without usable tickets
     y, d, ok = y[rows][:, cols], d[rows][:, cols], ok[rows][:, cols]
     yy, dd = np.where(ok, y, np.nan), np.where(ok, d, np.nan)
@@ -303,11 +328,12 @@ def diagnostics(team, month, created, resolved, log_h, is_bug, tm, cal) -> dict:
         yy = yy - np.nanmean(yy, 0, keepdims=True)
         dd = dd - np.nanmean(dd, 1, keepdims=True)
         dd = dd - np.nanmean(dd, 0, keepdims=True)
-    did = float(np.nansum(yy * dd) / np.nansum(dd * dd))
+    den = float(np.nansum(dd * dd))
+    did = float(np.nansum(yy * dd) / den) if den > 1e-12 else None
     return {
         "followup_days": _FOLLOWUP_DAYS,
-        "naive_before_after_log": round(naive, 6),
-        "twfe_did_log": round(did, 6),
+        "naive_before_after_log": None if naive is None else round(naive, 6),
+        "twfe_did_log": None if did is None else round(did, 6),
     }
 
 
@@ -339,7 +365,7 @@ def assemble(seed, scale, fmt, cal, tm, tk, onb, info, tables) -> dict:
         waves.append(
             {
                 "wave": w + 1,
-                "pilot_start": str(cal.wd[s, 0]),
+                "pilot_start": str(tm["wave_start"][w]),
                 "start_month": month_str[s],
                 "teams": members,
                 "bug_log_effect": _r(log_e),
@@ -360,7 +386,7 @@ def assemble(seed, scale, fmt, cal, tm, tk, onb, info, tables) -> dict:
         "data_end": str(cal.end_s),
         "n_teams": tm["n"],
         "n_pilot_teams": len(pilots),
-        "n_people": len(tables["people"]["person_id"]),
+        "n_people": int(pc.count_distinct(tables["people"]["person_id"]).as_py()),
         "n_sessions": len(tables["sessions"]["session_id"]),
         "n_tickets": len(tables["tickets"]["ticket_id"]),
         "pilot_teams": [
@@ -381,3 +407,4 @@ def assemble(seed, scale, fmt, cal, tm, tk, onb, info, tables) -> dict:
         "surveys": survey_truth(),
         "diagnostics": {**tk["diagnostics"], **onb["aft"]},
     }
+
