@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-test
 MONTH  ?=
 ARGS   := $(if $(MONTH),--month $(MONTH),)
 
-.PHONY: env report test lab lint browser clean benchmarks
+.PHONY: env report test fuzz lab lint browser clean benchmarks
 
 env: $(STAMP)
 
@@ -30,6 +30,13 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check peereval tests benchmarks notebooks
 	$(BIN)/pytest --nbval-lax
+
+# The end-to-end property test with many generated companies (new random draws each run;
+# a failure prints its one-line repro). About 10 s per company: FUZZ_EXAMPLES=200 takes ~30 min.
+FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP)
+	PEEREVAL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_e2e_properties.py -p no:cacheprovider -q \
+	  -k render_or_refuse --hypothesis-show-statistics
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab,test]'

@@ -7,6 +7,7 @@ Exit codes: 0 success; 2 the input or the options need fixing (message says wher
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -124,15 +125,43 @@ def sample(
     teams: Annotated[int | None, typer.Option(help="number of teams (default 12; 1,000 with --scale large)")] = None,
     months: Annotated[int, typer.Option(help="number of months")] = 22,
     scale: Annotated[str, typer.Option(help="small, or large (~10 million tickets, Parquet)")] = "small",
+    end_month: Annotated[str, typer.Option(help="last month of the data, YYYY-MM")] = "2026-10",
+    quirks: Annotated[str, typer.Option(help="none, or random: the seed picks a mix of the quirks below")] = "none",
+    start_day: Annotated[str | None, typer.Option(help="first (weekday of the month) or any weekday")] = None,
+    any_day_tickets: Annotated[float | None, typer.Option(help="share of tickets on any day, weekends too")] = None,
+    one_team_pilot: Annotated[bool | None, typer.Option("--one-team-pilot/--no-one-team-pilot", help="a single pilot team")] = None,
+    blank_priority: Annotated[float | None, typer.Option(help="share of tickets without priority")] = None,
+    empty_months: Annotated[float | None, typer.Option(help="share of team-months without tickets")] = None,
+    never_competent: Annotated[float | None, typer.Option(help="share of hires never reaching competency")] = None,
+    odd_durations: Annotated[float | None, typer.Option(help="share of sessions with odd lengths")] = None,
+    duplicate_people: Annotated[int | None, typer.Option(help="people listed twice (identical rows)")] = None,
+    changed_duplicate_people: Annotated[int | None, typer.Option(help="people listed twice, role changed")] = None,
 ) -> None:
-    """Generate a realistic dataset with known truth (OUT/TRUTH.json)."""
-    from peereval.data.sample import generate
+    """Generate a realistic dataset with known truth (OUT/TRUTH.json); quirks add real exports' irregularities."""
+    from peereval.data.sample import Quirks, generate
     from peereval.errors import ParameterError
 
     if scale not in ("small", "large"):
         raise ParameterError(f"--scale must be small or large, got {scale!r}")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", end_month):
+        raise ParameterError(f"--end-month must be YYYY-MM, e.g. 2026-10, got {end_month!r}")
+    if quirks not in ("none", "random"):
+        raise ParameterError(f"--quirks must be none or random, got {quirks!r}")
+    try:
+        mix = (Quirks.random(seed) if quirks == "random" else Quirks()).with_options(
+            start_day=start_day, any_day_tickets=any_day_tickets, one_team_pilot=one_team_pilot,
+            blank_priority=blank_priority, empty_months=empty_months, never_competent=never_competent,
+            odd_durations=odd_durations, duplicate_people=duplicate_people,
+            changed_duplicate_people=changed_duplicate_people)
+    except ValueError as exc:
+        raise ParameterError(f"sample option: {exc}") from None
     with out.status("generating sample data"):
-        generate(out_dir, seed=seed, teams=teams, months=months, scale=scale)
+        try:
+            generate(out_dir, seed=seed, teams=teams, months=months, scale=scale, end_month=end_month, quirks=mix)
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
+    if mix.active:
+        out.print(f"quirks: {' '.join(mix.cli_args())}", markup=False)
     out.print(f"sample data written to {out_dir} (ground truth in {out_dir / 'TRUTH.json'})")
 
 
@@ -142,14 +171,20 @@ def import_(
     source: Annotated[Path, typer.Argument(help="the exported file")],
     into: Annotated[Path, typer.Option("--into", help="peereval data folder to add the rows to")],
     mapping: Annotated[Path | None, typer.Option(help="mapping.toml (teams, columns, keywords)")] = None,
+    allow_skips: Annotated[bool, typer.Option(
+        "--allow-skips", help="write the import even when it skips more than 5% of the rows")] = False,
 ) -> None:
-    """Import a Jira/GitHub/calendar/survey/HR export into a data folder (idempotent upsert)."""
+    """Import a Jira/GitHub/calendar/survey/HR export into a data folder (idempotent upsert).
+
+    Stops (exit 2, nothing written) when more than 5% of the export's rows would be skipped or
+    none imported, listing each reason with its count and fix; --allow-skips accepts them.
+    """
     from peereval.errors import ParameterError
     from peereval.importers import KINDS, run_import
 
     if kind not in KINDS:
         raise ParameterError(f"unknown import kind {kind!r}; choose one of: {', '.join(KINDS)}")
-    summary = run_import(kind, source, into, mapping=mapping)
+    summary = run_import(kind, source, into, mapping=mapping, allow_skips=allow_skips)
     out.print(summary.render(), markup=False)
 
 
