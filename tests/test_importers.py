@@ -20,13 +20,14 @@ MAPPING = FIX / "mapping.toml"
 TEAMS = "team,cohort,pilot_start\nteam-alpha,control,\nteam-bravo,pilot,2026-01-12\n" \
         "team-charlie,pilot,2026-02-02\nteam-delta,control,\n"
 MS = {"comment_question": "Any comments?"}
+DIRTY = {"allow_skips": True}  # the fixtures hold deliberately broken rows, more than 5% of each file
 IMPORTS = [  # in dependency order: people first, their emails match calendar and survey emails
-    ("hr", "hr_export.csv", {}),
-    ("jira", "jira_issues.csv", {}),
-    ("github", "gh_issues.json", {}),
-    ("ics", "sessions.ics", {}),
-    ("forms", "google_forms.csv", {}),
-    ("forms", "microsoft_forms.csv", MS),
+    ("hr", "hr_export.csv", DIRTY),
+    ("jira", "jira_issues.csv", DIRTY),
+    ("github", "gh_issues.json", DIRTY),
+    ("ics", "sessions.ics", DIRTY),
+    ("forms", "google_forms.csv", DIRTY),
+    ("forms", "microsoft_forms.csv", {**MS, **DIRTY}),
 ]
 
 
@@ -52,7 +53,7 @@ def people_folder(tmp_path) -> Path:
     folder = tmp_path / "data"
     folder.mkdir()
     (folder / "teams.csv").write_text(TEAMS, encoding="utf-8")
-    run_import("hr", FIX / "hr_export.csv", folder, mapping=MAPPING)
+    run_import("hr", FIX / "hr_export.csv", folder, mapping=MAPPING, allow_skips=True)
     return folder
 
 
@@ -108,16 +109,28 @@ def test_skips_are_counted_with_their_reason(full):
     assert ics.skipped["all-day event (no start time)"] == 1
     assert ics.skipped["organizer email not in people (add it to [ics.people])"] == 1
     assert ics.skipped["no [ics.formats] keyword in summary or description"] == 1
-    assert ics.skipped["attendee email not in people (add it to [ics.people])"] == 1
+    assert ics.skipped["guest from outside the company (email domain not in people)"] == 1
     assert ics.skipped["room or resource, not a person"] == 8  # once per expanded occurrence
-    assert google.skipped["email not in people (add it to [forms.people])"] == 1
+    assert google.skipped["respondent from outside the company (email domain not in people)"] == 1
     assert google.skipped["answer not on the 1–5 scale"] == 1
+    # losses and what is left out by design are told apart; only losses count toward the 5% limit
+    assert ics.lost == {"organizer email not in people (add it to [ics.people])": 1}
+    assert "room or resource, not a person" in ics.expected and "cancelled event" in ics.expected
+    assert (ics.read["session"], ics.read["attendee"]) == (22, 100)
+    assert google.lost == {"answer not on the 1–5 scale": 1} and google.read == {"response": 17, "answer": 31}
+    assert (hr.read, jira.read, github.read) == ({"person": 32}, {"issue": 34}, {"issue": 22})
     assert microsoft.skipped == {"Completion time missing or unreadable": 1,
                                  "anonymous response (no email)": 1, "question left blank": 1}
     text = jira.render()
+    assert text.splitlines()[0] == ("jira import of jira_issues.csv: 34 issues read; 30 added, 0 updated, "
+                                    "0 unchanged, 4 skipped")
     assert "tickets.csv: 30 added, 0 updated, 0 unchanged" in text
-    assert "1 × blank Issue key (e.g. jira_issues.csv:23)" in text
+    assert "skipped 4 of 34 issues (11.8%):" in text
+    assert "1 × blank Issue key (e.g. jira_issues.csv:23) — remove the row" in text
+    assert '"Marketing site" = "team-…"' in text  # the unmapped component is named in the fix
+    assert "accepted with --allow-skips" in text
     assert "30 other rows kept" in github.render()
+    assert "left out as intended (not counted as skipped):" in ics.render()
 
 
 def test_recurring_events_are_expanded_up_to_the_cutoff(full):
@@ -152,14 +165,14 @@ def test_second_import_of_everything_is_byte_identical(full):
 
 def test_jira_reimport_updates_changed_and_adds_new_rows_keeping_other_origins(tmp_path, people_folder):
     folder = people_folder
-    run_import("github", FIX / "gh_issues.json", folder, mapping=MAPPING)
+    run_import("github", FIX / "gh_issues.json", folder, mapping=MAPPING, allow_skips=True)
     github_rows = {line for line in (folder / "tickets.csv").read_text().splitlines() if "acme/shop#" in line}
-    first = run_import("jira", FIX / "jira_issues.csv", folder, mapping=MAPPING)
+    first = run_import("jira", FIX / "jira_issues.csv", folder, mapping=MAPPING, allow_skips=True)
     src = (FIX / "jira_issues.csv").read_text(encoding="utf-8")
     month2 = src.replace("PAY-101,10001,Task,Done,Low", "PAY-101,10001,Task,Done,High") + \
         "New bug,PAY-200,10200,Bug,To Do,Medium,,02/Apr/26 8:00 AM,02/Apr/26 8:00 AM,,Ledger,,\r\n"
     (tmp_path / "jira_april.csv").write_text(month2, encoding="utf-8")
-    again = run_import("jira", tmp_path / "jira_april.csv", folder, mapping=MAPPING)
+    again = run_import("jira", tmp_path / "jira_april.csv", folder, mapping=MAPPING, allow_skips=True)
     assert (again.rows_added, again.rows_updated, again.rows_unchanged) == (1, 1, first.rows_added - 1)
     tickets = pd.read_csv(folder / "tickets.csv", dtype=str, keep_default_na=False).set_index("ticket_id")
     assert tickets.loc["PAY-101", "priority"] == "High"
@@ -176,7 +189,7 @@ def test_existing_rows_and_extra_columns_of_other_origins_are_untouched(people_f
         "ticket_id,team,created_at,resolved_at,priority,type,source\n"
         "ZZ-1,team-alpha,2026-01-05T10:00:00,,P3,bug,manual\n"
         "PAY-101,team-bravo,2026-01-01T00:00:00,,P1,bug,manual\n", encoding="utf-8")
-    summary = run_import("jira", FIX / "jira_issues.csv", folder, mapping=MAPPING)
+    summary = run_import("jira", FIX / "jira_issues.csv", folder, mapping=MAPPING, allow_skips=True)
     assert (summary.rows_updated, summary.changes[0].kept) == (1, 1)
     tickets = pd.read_csv(folder / "tickets.csv", dtype=str, keep_default_na=False).set_index("ticket_id")
     assert list(tickets.columns) == ["team", "created_at", "resolved_at", "priority", "type", "source"]
@@ -190,13 +203,13 @@ def test_hr_and_ics_reimport_update_by_key(tmp_path, people_folder):
     hr = (FIX / "hr_export.csv").read_text(encoding="utf-8").replace(
         "E1001,Ada Novak,ada.novak@example.com,Platform", "E1001,Ada Novak,ada.novak@example.com,Payments")
     (tmp_path / "hr2.csv").write_text(hr, encoding="utf-8")
-    s = run_import("hr", tmp_path / "hr2.csv", folder, mapping=MAPPING)
+    s = run_import("hr", tmp_path / "hr2.csv", folder, mapping=MAPPING, allow_skips=True)
     assert (s.rows_added, s.rows_updated, s.rows_unchanged) == (0, 1, 29)
 
-    run_import("ics", FIX / "sessions.ics", folder, mapping=MAPPING)
+    run_import("ics", FIX / "sessions.ics", folder, mapping=MAPPING, allow_skips=True)
     ics = (FIX / "sessions.ics").read_text(encoding="utf-8").replace("PARTSTAT=TENTATIVE;CN=Uma", "PARTSTAT=ACCEPTED;CN=Uma")
     (tmp_path / "s2.ics").write_text(ics, encoding="utf-8", newline="")
-    s = run_import("ics", tmp_path / "s2.ics", folder, mapping=MAPPING, until="2026-04-30")
+    s = run_import("ics", tmp_path / "s2.ics", folder, mapping=MAPPING, until="2026-04-30", allow_skips=True)
     assert s.changes[0].added == 1  # the biweekly swap's April 1 occurrence (the weekly one ended)
     assert s.changes[1].updated == 1
     attendance = pd.read_csv(folder / "attendance.csv", dtype=str)
@@ -204,7 +217,7 @@ def test_hr_and_ics_reimport_update_by_key(tmp_path, people_folder):
 
 
 def test_partstat_rule_is_configurable(people_folder):
-    run_import("ics", FIX / "sessions.ics", people_folder, mapping=MAPPING,
+    run_import("ics", FIX / "sessions.ics", people_folder, mapping=MAPPING, allow_skips=True,
                partstat={"TENTATIVE": "attended", "NEEDS-ACTION": "skip"})
     a = pd.read_csv(people_folder / "attendance.csv", dtype=str)
     first = a[a["session_id"] == "pay-skillswap-7f3a@example.com#20260114"].set_index("person_id")["status"]
@@ -303,7 +316,8 @@ def test_ambiguous_numeric_dates_are_never_guessed(tmp_path, people_folder):
     (tmp_path / "j.csv").write_text(src.replace("24/Jan/26 4:54 PM", "02/01/2026 16:54"), encoding="utf-8")
     with pytest.raises(DataError, match=r"j\.csv: Created: dates like '02/01/2026 16:54'"):
         run_import("jira", tmp_path / "j.csv", people_folder, mapping=MAPPING)
-    s = run_import("jira", tmp_path / "j.csv", people_folder, mapping=MAPPING, date_format="%d/%m/%Y %H:%M")
+    s = run_import("jira", tmp_path / "j.csv", people_folder, mapping=MAPPING, date_format="%d/%m/%Y %H:%M",
+                   allow_skips=True)
     assert s.skipped["Created date missing or in an unsupported format"] == 1  # as without the edit
     assert "PLAT-100,team-alpha,2026-01-02T16:54:00" in (people_folder / "tickets.csv").read_text()
 

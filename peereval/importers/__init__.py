@@ -39,13 +39,17 @@ __all__ = ["IMPORTERS", "KINDS", "ImportSummary", "TableChange", "run_import"]
 
 
 def run_import(kind: Kind, source: str | Path, into: str | Path, *,
-               mapping: str | Path | None = None, **options: object) -> ImportSummary:
+               mapping: str | Path | None = None, allow_skips: bool = False,
+               **options: object) -> ImportSummary:
     """Import one export into the data folder ``into`` and say what changed.
 
     ``mapping`` is a ``mapping.toml`` whose ``[kind]`` section (and its sub-tables) configures the
     importer; ``options`` are the same settings given directly and win over the file. Raises
     :class:`~peereval.errors.DataError` (one line per problem, naming file, column and the fix)
-    when the export or the mapping cannot be used; then nothing is written.
+    when the export or the mapping cannot be used; then nothing is written. An import that
+    would skip more than 5% of a source's records (pull requests and other records left out by
+    design do not count), or import nothing, also stops, listing each reason with its count and
+    fix, unless ``allow_skips`` accepts it (``--allow-skips`` on the command line).
 
     Example::
 
@@ -66,9 +70,13 @@ def run_import(kind: Kind, source: str | Path, into: str | Path, *,
     if folder.exists() and not folder.is_dir():
         raise DataError([Problem(str(folder), "is not a folder", "give the data folder to import into")])
     settings = load_settings(kind, module.SETTINGS, Path(mapping) if mapping else None, options)
-    skips = Skips()
+    skips = Skips(module.UNIT)
     tables = module.extract(src, settings, folder, skips)
     plans = [plan_table(folder, name, rows, skips) for name, rows in tables.items()]
+    summary = summarise(kind, src, plans, skips)
+    problems = summary.stop_problems()
+    if problems and not allow_skips:
+        raise DataError(problems)
     folder.mkdir(parents=True, exist_ok=True)
     write_plans(plans)
-    return summarise(kind, src, plans, skips)
+    return summarise(kind, src, plans, skips, accepted=bool(problems))

@@ -20,13 +20,14 @@ from pathlib import Path
 
 from peereval.data.reading import normalise_column
 from peereval.errors import DataError, Problem
-from peereval.importers.dates import GOOGLE_FORMATS, day_text, parse, resolve_formats
+from peereval.importers.dates import GOOGLE_FORMATS, UNREADABLE, date_reader, day_text
 from peereval.importers.merge import Skips
-from peereval.importers.sources import SourceTable, people_by_email, read_source, text
+from peereval.importers.sources import SourceTable, is_outsider, people_by_email, read_source, text
 
 SETTINGS = {"people": dict, "likert": dict, "questions": list, "comment_question": str,
-            "comment_on": str, "date_format": str}
+            "comment_on": str, "date_format": str, "locale": str, "timezone": (str, dict)}
 TABLES = ("surveys",)
+UNIT = "response"
 
 LIKERT = {
     "strongly disagree": 1, "disagree": 2, "somewhat disagree": 2, "neither agree nor disagree": 3, "neither agree or disagree": 3,
@@ -57,10 +58,13 @@ def likert_score(answer: str, extra: dict[str, int]) -> int | None:
     return int(m.group(1)) if m else None
 
 
+FIX_EMAIL = ("collect respondents' emails (Google: Settings › Responses › Collect email addresses; "
+             "Microsoft: 'Only people in my organization can respond' with 'Record name'), then export again")
+
+
 def _flavour(src: SourceTable) -> tuple[str, str, str, set[str]]:
     """(flavour, date column, email column, meta columns) from the header."""
-    fix_email = ("collect respondents' emails (Google: Settings › Responses › Collect email addresses; "
-                 "Microsoft: 'Only people in my organization can respond' with 'Record name'), then export again")
+    fix_email = FIX_EMAIL
     if src.has("Timestamp"):
         email = next((c for c in ("Email address", "Username") if src.has(c)), None)
         if email is None:
@@ -115,28 +119,41 @@ def extract(source: Path, settings: dict, into: Path, skips: Skips) -> dict[str,
         if i not in likert and i != comment_idx:
             n = sum(1 for _, cells in src.rows if i < len(cells) and text(cells[i]))
             if n:
-                skips.add(f"free-text answers not imported ('{src.headers[i][:40]}')", f"{src.file}:{src.rows[0][0]}", n)
+                skips.add(f"free-text answers not imported ('{src.headers[i][:40]}')", f"{src.file}:{src.rows[0][0]}",
+                          n, unit="answer", expected=True,
+                          fix="only Likert questions and comment_question are imported")
     if not likert:
         raise DataError([Problem(src.file, "no question with answers on a 1–5 scale was found",
                                  "list the Likert questions in mapping.toml: [forms] questions = [\"…\"], and map "
                                  'unusual answers in [forms.likert], e.g. "Very useful" = "5"')])
     comment_on = src.columns.index(normalise_column(settings["comment_on"])) if settings.get("comment_on") else None
     people = people_by_email(into, settings.get("people", {}), "forms")
-    formats = resolve_formats((src.get(c, date_col) for _, c in src.rows), settings.get("date_format"),
-                              src.file, src.header(date_col), "forms", GOOGLE_FORMATS)
+    reader = date_reader((src.get(c, date_col) for _, c in src.rows), settings, src.file,
+                         src.header(date_col), "forms", GOOGLE_FORMATS)
     rows = []
+    off_scale: dict[str, int] = {}
     for n, cells in src.rows:
         where = f"{src.file}:{n}"
+        skips.read()
         email = text(src.get(cells, email_col)).lower()
         if not email or email == "anonymous":
-            skips.add("anonymous response (no email)", where)
+            skips.add("anonymous response (no email)", where, fix=FIX_EMAIL)
             continue
         if email not in people:
-            skips.add("email not in people (add it to [forms.people])", where)
+            if is_outsider(email, people):
+                skips.add("respondent from outside the company (email domain not in people)", where,
+                          expected=True, fix='add them to [forms.people] if they belong to a team')
+            else:
+                skips.add("email not in people (add it to [forms.people])", where,
+                          fix='import the people first, or add it to [forms.people]: "ada@example.com" = "P00001"')
             continue
-        when = parse(src.get(cells, date_col), formats)
+        raw = src.get(cells, date_col)
+        when = reader.parse(raw)
         if when is None:
-            skips.add(f"{src.header(date_col)} missing or unreadable", where)
+            why, fix = reader.failure(raw)
+            col = src.header(date_col)
+            skips.add(f"{col} missing or unreadable" if why == UNREADABLE else f"{col} {why}", where,
+                      fix=fix or f'set the format in mapping.toml: [forms] date_format = "…" (as {col} is written)')
             continue
         comment = text(cells[comment_idx]) if comment_idx is not None and comment_idx < len(cells) else ""
         answered = [i for i in likert if i < len(cells) and likert_score(text(cells[i]), extra) is not None]
@@ -145,15 +162,20 @@ def extract(source: Path, settings: dict, into: Path, skips: Skips) -> dict[str,
             answer = text(cells[i]) if i < len(cells) else ""
             note = comment if i == attach else ""
             if not answer and not note:
-                skips.add("question left blank", where)
+                skips.add("question left blank", where, unit="answer", expected=True)
                 continue
+            skips.read(unit="answer")
             score = likert_score(answer, extra) if answer else None
             if answer and score is None:
-                skips.add("answer not on the 1–5 scale", where)
+                off_scale[answer] = off_scale.get(answer, 0) + 1
+                skips.add("answer not on the 1–5 scale", where, unit="answer")
                 continue
             rows.append({"person_id": people[email], "date": day_text(when),
                          "score": "" if score is None else str(score), "question": src.headers[i],
                          "comment": note, "_where": where})
+    if off_scale:
+        shown = ", ".join(f'"{a}" = "3"' for a in sorted(off_scale, key=lambda a: (-off_scale[a], a))[:3])
+        skips.set_fix("answer not on the 1–5 scale", f"map the answers to scores in [forms.likert], e.g. {shown}")
     return {"surveys": rows}
 
 

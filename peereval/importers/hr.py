@@ -3,7 +3,7 @@
 ``[hr.columns]`` maps source column → contract column (``person_id``, ``team``, ``role``,
 ``hire_date``, optionally ``email``); without it the export must already use those names.
 ``[hr.teams]`` optionally maps department names to team ids (a value not in the map is then
-skipped and counted). ``[hr] date_format`` gives the hire-date format (``"%d.%m.%Y"``); without it
+left out as intended and counted: the department is not part of the analysis). ``[hr] date_format`` gives the hire-date format (``"%d.%m.%Y"``); without it
 ISO dates, Excel date cells and numeric dates whose order the file settles are read.
 
 Names are never written: peereval does not need them. Emails are written when mapped, because
@@ -15,12 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from peereval.errors import DataError, Problem
-from peereval.importers.dates import day_text, parse, resolve_formats
+from peereval.importers.dates import UNREADABLE, date_reader, day_text
 from peereval.importers.merge import Skips
 from peereval.importers.sources import read_source, text
 
-SETTINGS = {"columns": dict, "teams": dict, "date_format": str}
+SETTINGS = {"columns": dict, "teams": dict, "date_format": str, "locale": str, "timezone": (str, dict)}
 TABLES = ("people",)
+UNIT = "person"
+DATE_FIX = 'set the format in mapping.toml, e.g. [hr] date_format = "%d.%m.%Y"'
+
 REQUIRED = ("person_id", "team", "role", "hire_date")
 OPTIONAL = ("email",)
 
@@ -70,26 +73,33 @@ def extract(source: Path, settings: dict, into: Path, skips: Skips) -> dict[str,
     src.require([cols[c] for c in REQUIRED] + ([cols["email"]] if explicit and "email" in cols else []), fix)
     with_email = "email" in cols and src.has(cols["email"])
     teams = {k.strip().lower(): v.strip() for k, v in settings.get("teams", {}).items()}
-    formats = resolve_formats((src.get(c, cols["hire_date"]) for _, c in src.rows), settings.get("date_format"),
-                              src.file, src.header(cols["hire_date"]), "hr")
+    hire_col = src.header(cols["hire_date"])
+    reader = date_reader((src.get(c, cols["hire_date"]) for _, c in src.rows), settings, src.file,
+                         hire_col, "hr")
     rows = []
     bad_dates = 0
     for n, cells in src.rows:
         where = f"{src.file}:{n}"
+        skips.read()
         values = {c: text(src.get(cells, cols[c])) for c in REQUIRED}
         blank = [c for c in REQUIRED if c != "hire_date" and not values[c]]
         if blank:
-            skips.add(f"blank {src.header(cols[blank[0]])}", where)
+            col = src.header(cols[blank[0]])
+            skips.add(f"blank {col}", where, fix=f"fill in {col} in the HR system and export again")
             continue
-        hired = parse(src.get(cells, cols["hire_date"]), formats)
+        raw = src.get(cells, cols["hire_date"])
+        hired = reader.parse(raw)
         if hired is None:
             bad_dates += 1
-            skips.add(f"{src.header(cols['hire_date'])} missing or not in the date format", where)
+            why, fix = reader.failure(raw)
+            reason = f"{hire_col} missing or not in the date format" if why == UNREADABLE else f"{hire_col} {why}"
+            skips.add(reason, where, fix=fix or f"correct the date in the HR system, or {DATE_FIX}")
             continue
         team = values["team"]
         if teams:
             if team.lower() not in teams:
-                skips.add("team not in [hr.teams]", where)
+                skips.add("team not in [hr.teams]", where, expected=True,
+                          fix="departments left out of [hr.teams] are not part of the analysis")
                 continue
             team = teams[team.lower()]
         row = {"person_id": values["person_id"], "team": team, "role": values["role"],
@@ -100,6 +110,5 @@ def extract(source: Path, settings: dict, into: Path, skips: Skips) -> dict[str,
     if src.rows and bad_dates == len(src.rows):
         example = text(src.get(src.rows[0][1], cols["hire_date"]))
         raise DataError([Problem(src.file, f"no hire date could be read (e.g. '{example}')",
-                                 'set the format in mapping.toml, e.g. [hr] date_format = "%d.%m.%Y"',
-                                 column=src.header(cols["hire_date"]))])
+                                 reader.failure(example)[1] or DATE_FIX, column=hire_col)])
     return {"people": rows}

@@ -5,7 +5,9 @@ Columns read (Jira's standard names, case-insensitive): ``Issue key`` → ticket
 ``Resolved`` → resolved_at (empty = still open), ``Priority`` → priority (optional). The team is
 ``Custom field (Team)`` (another field via ``team_field``) when that column is present and the
 cell is filled, else the ``Component/s`` of the issue mapped through ``[jira.components]``.
-``Status`` and ``Assignee`` are not needed. Dates: see :mod:`peereval.importers.dates`.
+``Status`` and ``Assignee`` are not needed. Dates: see :mod:`peereval.importers.dates` (month
+names in the export's language with ``locale``; zone abbreviations with ``timezone``). A blank
+``Priority`` stays blank: no priority is made up.
 """
 
 from __future__ import annotations
@@ -13,12 +15,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from peereval.errors import DataError, Problem
-from peereval.importers.dates import JIRA_FORMATS, parse, resolve_formats, timestamp_text
+from peereval.importers.dates import (
+    JIRA_FORMATS,
+    UNREADABLE,
+    DateReader,
+    date_reader,
+    timestamp_text,
+)
 from peereval.importers.merge import Skips
 from peereval.importers.sources import SourceTable, read_source, text
 
-SETTINGS = {"team_field": str, "components": dict, "teams": dict, "date_format": str}
+SETTINGS = {"team_field": str, "components": dict, "teams": dict, "date_format": str, "locale": str,
+            "timezone": (str, dict)}
 TABLES = ("tickets",)
+UNIT = "issue"
+DATE_FIX = ('set the format in mapping.toml, e.g. [jira] date_format = "%d.%m.%Y %H:%M" '
+            '(Python strptime codes), or locale = "de" for month names in another language')
 FIX = "export the issues again from Jira (Export › CSV (all fields)) so the column is included"
 
 
@@ -53,29 +65,30 @@ def extract(source: Path, settings: dict, into: Path, skips: Skips) -> dict[str,
     src.require(["Issue key", "Issue Type", "Created", "Resolved"], FIX)
     field, components = team_source(src, settings)
     teams = {k.strip().lower(): v.strip() for k, v in settings.get("teams", {}).items()}
-    fmt = settings.get("date_format")
-    formats = {col: resolve_formats((src.get(c, col) for _, c in src.rows), fmt, src.file,
-                                    src.header(col), "jira", JIRA_FORMATS)
+    readers = {col: date_reader((src.get(c, col) for _, c in src.rows), settings, src.file,
+                                src.header(col), "jira", JIRA_FORMATS)
                for col in ("Created", "Resolved")}
     rows = []
     bad_created = 0
+    unmapped: dict[str, int] = {}
     for n, cells in src.rows:
         where = f"{src.file}:{n}"
+        skips.read()
         key = text(src.get(cells, "Issue key"))
         if not key:
-            skips.add("blank Issue key", where)
+            skips.add("blank Issue key", where,
+                      fix="remove the row or export again from Jira (every issue has a key)")
             continue
-        created = parse(src.get(cells, "Created"), formats["Created"])
+        created = _date(src, cells, "Created", readers["Created"], skips, where)
         if created is None:
             bad_created += 1
-            skips.add("Created date missing or in an unsupported format", where)
             continue
         raw_resolved = src.get(cells, "Resolved")
-        resolved = parse(raw_resolved, formats["Resolved"])
+        resolved = readers["Resolved"].parse(raw_resolved) if text(raw_resolved) else None
         if text(raw_resolved) and resolved is None:
-            skips.add("Resolved date in an unsupported format", where)
+            _date(src, cells, "Resolved", readers["Resolved"], skips, where)
             continue
-        team = _team(src, cells, field, teams, components, skips, where)
+        team = _team(src, cells, field, teams, components, skips, where, unmapped)
         if team is None:
             continue
         rows.append({
@@ -84,16 +97,32 @@ def extract(source: Path, settings: dict, into: Path, skips: Skips) -> dict[str,
             "priority": text(src.get(cells, "Priority")) if src.has("Priority") else "",
             "type": text(src.get(cells, "Issue Type")).lower(), "_where": where,
         })
+    if unmapped:
+        names = ", ".join(f'"{c}" = "team-…"' for c in sorted(unmapped, key=lambda c: (-unmapped[c], c))[:3])
+        skips.set_fix("no team: component not in [jira.components]",
+                      f"add the components to [jira.components] in mapping.toml: {names}")
     if src.rows and bad_created == len(src.rows):
-        raise DataError([Problem(src.file, f"no Created date could be read (e.g. "
-                                           f"'{text(src.get(src.rows[0][1], 'Created'))}')",
-                                 'set the format in mapping.toml, e.g. [jira] date_format = "%d.%m.%Y %H:%M"',
-                                 column=src.header("Created"))])
+        example = src.get(src.rows[0][1], "Created")
+        _, fix = readers["Created"].failure(example)
+        raise DataError([Problem(src.file, f"no Created date could be read (e.g. '{text(example)}')",
+                                 fix or DATE_FIX, column=src.header("Created"))])
     return {"tickets": rows}
 
 
+def _date(src: SourceTable, cells, col: str, reader: DateReader, skips: Skips, where: str):
+    """The column's date, or None after counting why it could not be read."""
+    value = src.get(cells, col)
+    when = reader.parse(value)
+    if when is None:
+        why, fix = reader.failure(value)
+        reason = (f"{col} date missing or in an unsupported format" if col == "Created" else
+                  f"{col} date in an unsupported format") if why == UNREADABLE else f"{col} date {why}"
+        skips.add(reason, where, fix=fix or DATE_FIX)
+    return when
+
+
 def _team(src: SourceTable, cells, field: str | None, teams: dict, components: dict, skips: Skips,
-          where: str) -> str | None:
+          where: str, unmapped: dict[str, int]) -> str | None:
     if field:
         value = text(src.get(cells, field))
         if value:
@@ -101,13 +130,18 @@ def _team(src: SourceTable, cells, field: str | None, teams: dict, components: d
     names = [text(v) for v in src.all(cells, "Component/s")] if src.has("Component/s") else []
     names = [p.strip() for v in names for p in v.split(",") if p.strip()]
     if not names:
-        skips.add("no team: Team field blank and no component", where)
+        skips.add("no team: Team field blank and no component", where,
+                  fix=f"fill the team field ('{field or 'Custom field (Team)'}') or a component in Jira")
         return None
     mapped = sorted({components[c.lower()] for c in names if c.lower() in components})
     if not mapped:
-        skips.add("no team: component not in [jira.components]", where)
+        for c in names:
+            unmapped[c] = unmapped.get(c, 0) + 1
+        skips.add("no team: component not in [jira.components]", where,
+                  fix="add the component to [jira.components] in mapping.toml")
         return None
     if len(mapped) > 1:
-        skips.add("components map to several teams", where)
+        skips.add("components map to several teams", where,
+                  fix="fill the team field for these issues in Jira, or map each component to one team")
         return None
     return mapped[0]

@@ -30,6 +30,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "surveys": ("person_id", "date", "question"),
 }
 
+_UNITS = {"attendance": "attendee"}  # tables whose rows are not the importer's main unit
+
 COLUMNS: dict[str, tuple[str, ...]] = {
     "tickets": ("ticket_id", "team", "created_at", "resolved_at", "priority", "type"),
     "sessions": ("session_id", "date", "format", "duration_minutes", "facilitator_id", "team", "topic"),
@@ -39,16 +41,51 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class Skips:
-    """Counts of source rows left out, by reason, with the first place each reason occurred."""
+#: An import stops when it would skip more than this share of a source's records (of any unit).
+MAX_SKIPPED_SHARE = 0.05
+_PLURAL = {"person": "people", "pull request": "pull requests", "issue": "issues", "row": "rows"}
 
-    def __init__(self) -> None:
+
+def plural(unit: str, n: int) -> str:
+    return unit if n == 1 else _PLURAL.get(unit, f"{unit}s")
+
+
+class Skips:
+    """Source records read and left out, by reason, with the first place and the fix of each reason.
+
+    ``unit`` is what the importer reads (issue, session, response, person); a reason may count
+    another unit (an attendee of a session, an answer of a response). ``expected`` reasons are
+    left out by design (pull requests in an issues export, cancelled events, rooms): they are
+    counted and shown, but are not losses and never stop an import.
+    """
+
+    def __init__(self, unit: str = "row") -> None:
+        self.unit = unit
         self.counts: Counter[str] = Counter()
         self.examples: dict[str, str] = {}
+        self.fixes: dict[str, str] = {}
+        self.units: dict[str, str] = {}
+        self.expected: set[str] = set()
+        self.seen: Counter[str] = Counter()
 
-    def add(self, reason: str, where: str, n: int = 1) -> None:
+    def read(self, n: int = 1, unit: str | None = None) -> None:
+        """Count ``n`` source records of ``unit`` (default: the importer's unit)."""
+        self.seen[unit or self.unit] += n
+
+    def set_fix(self, reason: str, fix: str) -> None:
+        """Replace the fix of ``reason`` (when the importer knows a better one after reading all rows)."""
+        if reason in self.counts:
+            self.fixes[reason] = fix
+
+    def add(self, reason: str, where: str, n: int = 1, *, fix: str = "", unit: str | None = None,
+            expected: bool = False) -> None:
         self.counts[reason] += n
         self.examples.setdefault(reason, where)
+        if fix:
+            self.fixes.setdefault(reason, fix)
+        self.units.setdefault(reason, unit or self.unit)
+        if expected:
+            self.expected.add(reason)
 
 
 @dataclass(frozen=True)
@@ -65,7 +102,11 @@ class TableChange:
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """What an import added, updated, left unchanged and skipped (with reasons).
+    """What an import read, added, updated, left unchanged and skipped (with reasons and fixes).
+
+    ``skipped`` holds every reason (also the ``expected`` ones, which are not losses);
+    ``read`` the source records read per unit. :meth:`stop_problems` says why an import that
+    loses more than 5% of a unit's records (or imports nothing) must not be written.
 
     Example::
 
@@ -84,25 +125,99 @@ class ImportSummary:
     skipped: Mapping[str, int] = field(default_factory=dict)
     skip_examples: Mapping[str, str] = field(default_factory=dict)
     changes: tuple[TableChange, ...] = ()
+    skip_fixes: Mapping[str, str] = field(default_factory=dict)
+    skip_units: Mapping[str, str] = field(default_factory=dict)
+    expected: frozenset[str] = frozenset()
+    read: Mapping[str, int] = field(default_factory=dict)
+    unit: str = "row"
+    accepted: bool = False  # skips above the limit accepted with --allow-skips
 
     @property
     def rows_skipped(self) -> int:
         return sum(self.skipped.values())
 
+    @property
+    def lost(self) -> dict[str, int]:
+        """Reasons that are losses (not ``expected``) → count."""
+        return {r: n for r, n in self.skipped.items() if r not in self.expected}
+
+    def lost_in(self, unit: str) -> int:
+        return sum(n for r, n in self.lost.items() if self.skip_units.get(r, self.unit) == unit)
+
+    def _reason_line(self, reason: str, n: int) -> str:
+        fix = self.skip_fixes.get(reason)
+        return f"{n} × {reason} (e.g. {self.skip_examples.get(reason, '?')})" + (f" — {fix}" if fix else "")
+
+    def _units(self) -> list[str]:
+        units = [self.unit, *sorted(u for u in self.read if u != self.unit)]
+        return [u for u in units if self.read.get(u) or self.lost_in(u)]
+
+    def over_limit(self) -> list[str]:
+        """Units whose lost share is above :data:`MAX_SKIPPED_SHARE`."""
+        return [u for u in self._units()
+                if self.lost_in(u) > MAX_SKIPPED_SHARE * max(self.read.get(u, 0), self.lost_in(u))]
+
+    def stop_problems(self) -> list[Problem]:
+        """Why this import must not be written (empty when it may): one problem per reason."""
+        main = self.changes[0] if self.changes else None
+        imported = (main.added + main.updated + main.unchanged) if main else 0
+        nothing = imported == 0 and bool(self.skipped)
+        over = self.over_limit()
+        if not over and not nothing:
+            return []
+        problems = []
+        for unit in over:
+            lost, read = self.lost_in(unit), max(self.read.get(unit, 0), self.lost_in(unit))
+            problems.append(Problem(
+                self.source, f"{lost} of {read} {plural(unit, read)} ({lost / read:.0%}) would be skipped, "
+                             f"more than the {MAX_SKIPPED_SHARE:.0%} allowed; nothing was written",
+                "fix the causes below and import again, or accept the skips with --allow-skips"))
+        if nothing and not over:
+            problems.append(Problem(self.source, f"nothing would be imported: every {self.unit} was left out; "
+                                                 "nothing was written",
+                                    "fix the causes below, or accept with --allow-skips"))
+        reasons = self.lost if over else dict(self.skipped)
+        for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            fix = self.skip_fixes.get(reason) or "see docs/importers.md"
+            problems.append(Problem(self.source, f"{n} × {reason} (e.g. {self.skip_examples.get(reason, '?')})",
+                                    fix))
+        return problems
+
     def render(self) -> str:
         """A short plain-text summary for the terminal."""
-        lines = [f"{self.kind} import of {self.source}:"]
+        read = ", ".join(f"{self.read[u]} {plural(u, self.read[u])}" for u in self._units() if u in self.read)
+        lost = sum(self.lost.values())
+        expected = self.rows_skipped - lost
+        head = (f"{self.kind} import of {self.source}: {read or 'nothing'} read; {self.rows_added} added, "
+                f"{self.rows_updated} updated, {self.rows_unchanged} unchanged, {lost} skipped")
+        lines = [head + (f", {expected} left out as intended" if expected else "")]
         for c in self.changes:
             state = "written" if c.written else "unchanged on disk"
             kept = f", {c.kept} other rows kept" if c.kept else ""
             lines.append(f"  {c.table}.csv: {c.added} added, {c.updated} updated, "
                          f"{c.unchanged} unchanged{kept} ({state})")
-        if self.skipped:
-            lines.append(f"  skipped {self.rows_skipped} source records:")
-            for reason, n in sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0])):
-                lines.append(f"    {n} × {reason} (e.g. {self.skip_examples.get(reason, '?')})")
+        if lost:
+            for unit in self._units():
+                n = self.lost_in(unit)
+                if not n:
+                    continue
+                total = max(self.read.get(unit, 0), n)
+                lines.append(f"  skipped {n} of {total} {plural(unit, total)} ({n / total:.1%}):")
+                for reason, k in sorted(self.lost.items(), key=lambda kv: (-kv[1], kv[0])):
+                    if self.skip_units.get(reason, self.unit) == unit:
+                        lines.append("    " + self._reason_line(reason, k))
         else:
             lines.append("  nothing skipped")
+        if expected:
+            lines.append("  left out as intended (not counted as skipped):")
+            for reason, k in sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0])):
+                if reason in self.expected:
+                    lines.append("    " + self._reason_line(reason, k))
+        if self.accepted:
+            why = [f"{self.lost_in(u) / max(self.read.get(u, 0), self.lost_in(u)):.1%} of the "
+                   f"{plural(u, 2)} skipped" for u in self.over_limit()] or ["nothing imported"]
+            lines.append(f"  accepted with --allow-skips: {', '.join(why)} (the limit is "
+                         f"{MAX_SKIPPED_SHARE:.0%})")
         return "\n".join(lines)
 
 
@@ -159,7 +274,8 @@ def plan_table(folder: Path, table: str, rows: list[dict[str, str]], skips: Skip
     for r in rows:
         k = tuple(r[c] for c in key)
         if k in latest:
-            skips.add("same key twice in the source (the later row is kept)", r.get("_where", "?"))
+            skips.add("same key twice in the source (the later row is kept)", r.get("_where", "?"),
+                      expected=True, unit=_UNITS.get(table))
         latest[k] = r
     added = updated = unchanged = 0
     out = [dict(r) for r in existing]
@@ -199,7 +315,8 @@ def write_plans(plans: list[_Plan]) -> None:
         os.replace(tmp, plan.path)
 
 
-def summarise(kind: str, source: Path, plans: list[_Plan], skips: Skips) -> ImportSummary:
+def summarise(kind: str, source: Path, plans: list[_Plan], skips: Skips,
+              accepted: bool = False) -> ImportSummary:
     changes = tuple(p.change for p in plans)
     return ImportSummary(
         kind=kind, source=source.name, tables=tuple(c.table for c in changes),
@@ -207,4 +324,8 @@ def summarise(kind: str, source: Path, plans: list[_Plan], skips: Skips) -> Impo
         rows_unchanged=sum(c.unchanged for c in changes),
         skipped=MappingProxyType(dict(sorted(skips.counts.items()))),
         skip_examples=MappingProxyType(dict(sorted(skips.examples.items()))), changes=changes,
+        skip_fixes=MappingProxyType(dict(sorted(skips.fixes.items()))),
+        skip_units=MappingProxyType(dict(sorted(skips.units.items()))),
+        expected=frozenset(skips.expected), read=MappingProxyType(dict(skips.seen)), unit=skips.unit,
+        accepted=accepted,
     )

@@ -125,7 +125,15 @@ def _read_xlsx(path: Path) -> SourceTable:
 
 # -- mapping.toml -------------------------------------------------------------------------------
 
-Spec = Mapping[str, type]  # setting → str, bool, int, list (of str) or dict (str → str)
+Spec = Mapping[str, type | tuple[type, ...]]  # setting → str, bool, int, list (of str), dict (str → str)
+
+
+def _has_type(value: object, want: type) -> bool:
+    if want is dict:
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if want is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, want) and not (want is int and isinstance(value, bool))
 
 
 def load_settings(kind: str, spec: Spec, mapping: Path | None, options: Mapping[str, object]) -> dict:
@@ -158,12 +166,11 @@ def load_settings(kind: str, spec: Spec, mapping: Path | None, options: Mapping[
                                     f"use one of: {', '.join(sorted(spec))}", column=key))
             continue
         want, value = spec[key], section[key]
-        ok = (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())) if want is dict else \
-             (isinstance(value, list) and all(isinstance(v, str) for v in value)) if want is list else \
-             (isinstance(value, want) and not (want is int and isinstance(value, bool)))
-        if not ok:
-            shape = {dict: 'a table of "text" = "text"', list: 'a list of texts, e.g. ["bug"]',
-                     bool: "true or false", int: "a whole number", str: "a quoted text"}[want]
+        wants = want if isinstance(want, tuple) else (want,)
+        if not any(_has_type(value, w) for w in wants):
+            shape = " or ".join({dict: 'a table of "text" = "text"', list: 'a list of texts, e.g. ["bug"]',
+                                 bool: "true or false", int: "a whole number", str: "a quoted text"}[w]
+                                for w in wants)
             problems.append(Problem(where, f"setting '{key}' of [{kind}] has the wrong type ({type(value).__name__})",
                                     f"write it as {shape}", column=key))
     if problems:
@@ -194,3 +201,25 @@ def people_by_email(folder: Path, extra: Mapping[str, str], section: str) -> dic
             f'in mapping.toml under [{section}.people] as "ada@example.com" = "P00001"', column="email")])
     return found
 
+
+
+def person_ids(folder: Path) -> set[str]:
+    """The person ids of the folder's people table (empty when there is none)."""
+    files, _ = find_files(folder) if folder.is_dir() else ({}, [])
+    if "people" not in files:
+        return set()
+    raw, problems = read_table("people", files["people"])
+    if problems:
+        raise DataError(problems)
+    frame = raw.frame
+    return {text(p) for p in frame["person_id"]} if "person_id" in frame.columns else set()
+
+
+def domain(email: str) -> str:
+    return email.rsplit("@", 1)[1].lower() if "@" in email else ""
+
+
+def is_outsider(email: str, people: Mapping[str, str]) -> bool:
+    """True for an email of a domain no known person has (a guest from outside the company)."""
+    internal = {domain(e) for e in people}
+    return bool(domain(email)) and domain(email) not in internal
