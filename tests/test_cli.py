@@ -82,6 +82,10 @@ def test_import_command_twice_is_idempotent(tmp_path):
     fixtures = Path(__file__).parent / "fixtures" / "importers"
     args = ("import", "jira", str(fixtures / "jira_issues.csv"), "--into", str(tmp_path / "d"),
             "--mapping", str(fixtures / "mapping.toml"))
+    stopped = run(*args)  # the fixture's 4 broken rows of 34 are more than 5%: nothing is written
+    assert stopped.returncode == 2 and "4 of 34 issues (12%) would be skipped" in stopped.stderr
+    assert "--allow-skips" in stopped.stderr and not (tmp_path / "d" / "tickets.csv").exists()
+    args = (*args, "--allow-skips")
     first = run(*args)
     assert first.returncode == 0, first.stderr
     assert "tickets.csv: 30 added" in first.stdout
