@@ -171,14 +171,20 @@ def import_(
     source: Annotated[Path, typer.Argument(help="the exported file")],
     into: Annotated[Path, typer.Option("--into", help="peereval data folder to add the rows to")],
     mapping: Annotated[Path | None, typer.Option(help="mapping.toml (teams, columns, keywords)")] = None,
+    allow_skips: Annotated[bool, typer.Option(
+        "--allow-skips", help="write the import even when it skips more than 5% of the rows")] = False,
 ) -> None:
-    """Import a Jira/GitHub/calendar/survey/HR export into a data folder (idempotent upsert)."""
+    """Import a Jira/GitHub/calendar/survey/HR export into a data folder (idempotent upsert).
+
+    Stops (exit 2, nothing written) when more than 5% of the export's rows would be skipped or
+    none imported, listing each reason with its count and fix; --allow-skips accepts them.
+    """
     from peereval.errors import ParameterError
     from peereval.importers import KINDS, run_import
 
     if kind not in KINDS:
         raise ParameterError(f"unknown import kind {kind!r}; choose one of: {', '.join(KINDS)}")
-    summary = run_import(kind, source, into, mapping=mapping)
+    summary = run_import(kind, source, into, mapping=mapping, allow_skips=allow_skips)
     out.print(summary.render(), markup=False)
 
 
