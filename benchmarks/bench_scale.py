@@ -40,7 +40,7 @@ t0 = time.perf_counter()
 data = load(folder, cutoff=cut)
 out["load_s"] = time.perf_counter() - t0
 if stage != "load":
-    from peereval import effects as fx, heterogeneity as het
+    from peereval import checks, effects as fx, heterogeneity as het
     from peereval.describe import monthly_turnaround, ticket_frame
     from peereval.kpis import compute_kpis
     needs_bug = stage in ("integrity", "design_mde", "pickle")
@@ -52,8 +52,8 @@ if stage != "load":
         "onboarding": lambda: fx.onboarding(data),
         "kpis": lambda: compute_kpis(data, month),
         "monthly_turnaround": lambda: monthly_turnaround(data),
-        "integrity": lambda: fx.integrity(data, bug, onb),
-        "team_balance": lambda: fx.team_balance(data),
+        "integrity": lambda: checks.integrity(data, bug, onb),
+        "team_balance": lambda: checks.team_balance(data),
         "design_mde": lambda: fx.design_mde(data, bug, onb),
         "dose_response": lambda: het.dose_response(data),
     }

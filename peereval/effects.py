@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -18,15 +18,16 @@ import pandas as pd
 from peereval.data.cohort import CohortData
 from peereval.describe import onboarding_frame, ticket_frame, ticket_variability
 from peereval.estimate.aft import time_ratio
-from peereval.estimate.balance import BalanceResult, balance
 from peereval.estimate.did import did
 from peereval.estimate.event_study import EventStudyResult, event_study
 from peereval.estimate.power import DidDesign, OnboardingDesign, PowerResult, mde
 from peereval.estimate.result import EffectResult
 from peereval.estimate.staggered import staggered_did
 from peereval.estimate.survival import KMResult, km
+from peereval.estimate.twfe import TwoWayFE, codes_of
 
 DEFAULT_WINDOW_DAYS = 30
+PLACEBO_LEAD_MONTHS = 6
 
 
 def _month_index(ts: pd.Series | pd.Timestamp) -> Any:
@@ -39,23 +40,47 @@ def _pct(x: float) -> float:
     return math.expm1(x) if np.isfinite(x) else float("nan")
 
 
-def followed_tickets(data: CohortData, window_days: int = DEFAULT_WINDOW_DAYS
-                     ) -> tuple[pd.DataFrame, pd.Timestamp, int, int]:
+class FollowedTickets(NamedTuple):
+    """The bug-turnaround analysis frame and what was left out of it (and why)."""
+
+    frame: pd.DataFrame
+    end: pd.Timestamp
+    excluded: dict[str, int]
+    notes: dict[str, int]
+
+
+TRANSITION_REASON = ("created in the month its pilot team started, a month that mixes tickets from before and "
+                     "after the start (left out for that team)")
+
+
+def followed_tickets(data: CohortData, window_days: int = DEFAULT_WINDOW_DAYS) -> FollowedTickets:
     """Tickets with a complete follow-up window, with ``log_hours`` and an integer month ``period``.
 
-    Tickets created less than ``window_days`` before the end of the data are left out (their
-    count is returned); tickets still open after the window are top-coded at the window length
-    (also counted). Returns (tickets, end of data, left out, top-coded).
+    Exposure is decided per ticket: ``treated`` is 1 when a pilot team's ticket was created on
+    or after the team's start, whatever the day. When a team's start month holds tickets from
+    both before and after its start, that team-month is left out (a washout; chosen by the
+    Monte Carlo in ``benchmarks/coverage_midmonth.py``: unbiased even when tickets from late in
+    a month differ, where keeping only the after-start part is not), so every team-month is
+    wholly before or wholly after the start and month-level views (the event study, the
+    staggered check, randomization over teams) agree with the per-ticket exposure. Tickets
+    created less than ``window_days`` before the end of the data are left out; tickets still
+    open after the window are top-coded at the window length. Both are counted.
     """
     t = ticket_frame(data)
     end = (data.cutoff + pd.Timedelta(days=1)) if data.cutoff is not None else t["created_at"].max()
+    t["period"] = _month_index(t["created_at"])
+    in_start = (t["cohort"] == "pilot") & (t["period"] == _month_index(t["pilot_start"]))
+    mixed = t.loc[in_start & (t["treated"] == 0), "team"].unique()
+    transition = in_start & t["team"].isin(mixed)
     full = t["created_at"] <= end - pd.Timedelta(days=window_days)
-    t = t[full].copy()
+    t = t[full & ~transition].copy()
     cap = window_days * 24.0
     late = t["hours"].isna() | (t["hours"] > cap)
     t["log_hours"] = np.log(t["hours"].fillna(cap).clip(1 / 60, cap))
-    t["period"] = _month_index(t["created_at"])
-    return t, end, int((~full).sum()), int(late.sum())
+    excluded = {f"created in the last {window_days} days (follow-up window not complete)": int((~full).sum()),
+                TRANSITION_REASON: int((transition & full).sum())}
+    notes = {f"still open after {window_days} days: counted as {window_days} days": int(late.sum())}
+    return FollowedTickets(t, end, {k: v for k, v in excluded.items() if v}, notes)
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,8 @@ class BugTurnaround:
     excluded: dict[str, int] = field(default_factory=dict)
     notes: dict[str, int] = field(default_factory=dict)
     refused: str | None = None
+    placebo: EffectResult | None = None
+    placebo_note: str | None = None
 
     @property
     def change(self) -> float:
@@ -99,7 +126,9 @@ class BugTurnaround:
             "n_tickets": self.n_tickets, "n_teams": self.n_teams, "n_pilot_teams": self.n_pilot_teams,
             "window_days": self.window_days, "naive_before_after_change": self.naive_change,
             "staggered_change": _pct(self.staggered.estimate) if self.staggered else None,
-            "pretrend_p_value": self.events.pretrend_test.p_value if self.events else None,
+            "pretrend_p_value": self.placebo.p_value if self.placebo else None,
+            "placebo_change": _pct(self.placebo.estimate) if self.placebo else None,
+            "placebo_method": self.placebo.method if self.placebo else self.placebo_note,
             "excluded": self.excluded, "notes": self.notes, "refused": self.refused,
         })
 
@@ -122,11 +151,7 @@ def bug_turnaround(data: CohortData, *, window_days: int = DEFAULT_WINDOW_DAYS, 
         >>> round(bug.change, 3), bug.n_pilot_teams   # 17.6% faster; truth in TRUTH.json: -0.180
         (-0.176, 4)
     """
-    t, end, n_incomplete, n_late = followed_tickets(data, window_days)
-    excluded: dict[str, int] = {}
-    if n_incomplete:
-        excluded[f"created in the last {window_days} days (follow-up window not complete)"] = n_incomplete
-    notes = {f"still open after {window_days} days: counted as {window_days} days": n_late}
+    t, end, excluded, notes = followed_tickets(data, window_days)
     starts = data.teams.set_index("team")["pilot_start"]
     started = starts[(data.teams.set_index("team")["cohort"] == "pilot") & (starts <= end)]
     n_teams, n_pilot = int(t["team"].nunique()), int(t.loc[t["treated"] == 1, "team"].nunique())
@@ -135,15 +160,10 @@ def bug_turnaround(data: CohortData, *, window_days: int = DEFAULT_WINDOW_DAYS, 
     refused = _refuse_turnaround(t, n_pilot, data)
     if refused:
         return BugTurnaround(None, float("nan"), None, None, refused=refused, **base)
-    covariates: list[str] = []
-    if "priority" in t.columns and t["priority"].nunique() > 1:
-        levels = sorted(t["priority"].unique())
-        for lv in levels[1:]:
-            name = f"priority_{lv}"
-            t[name] = (t["priority"] == lv).astype(float)
-            covariates.append(name)
+    covariates, cov_note = _priority_covariates(t)
     effect = did(t, outcome="log_hours", unit="team", time="period", treated="treated", cluster="team",
-                 covariates=covariates, conf_level=conf_level, seed=seed).replace(term="log change in hours")
+                 covariates=covariates, conf_level=conf_level, seed=seed)
+    effect = effect.replace(term="log change in hours", method=f"{effect.method} {cov_note}".strip())
     pilot = t[t["team"].isin(started.index)]
     naive = pilot.loc[pilot["treated"] == 1, "log_hours"].mean() - pilot.loc[pilot["treated"] == 0, "log_hours"].mean()
     t["first_treated"] = t["team"].map(_month_index(started.dropna()) if len(started) else pd.Series(dtype=float))
@@ -156,7 +176,73 @@ def bug_turnaround(data: CohortData, *, window_days: int = DEFAULT_WINDOW_DAYS, 
     stag = _safe(lambda: staggered_did(cells, outcome="log_hours", unit="team", time="period",
                                        first_treated="first_treated", conf_level=conf_level,
                                        seed=seed).aggregate("simple"))
-    return BugTurnaround(effect, _pct(naive), stag, events, **base)
+    starts_all = _month_index(starts[data.teams.set_index("team")["cohort"] == "pilot"].dropna())
+    placebo, placebo_note = placebo_pretrend(t, starts_all, conf_level=conf_level, seed=seed)
+    return BugTurnaround(effect, _pct(naive), stag, events, placebo=placebo, placebo_note=placebo_note, **base)
+
+
+def _priority_covariates(t: pd.DataFrame) -> tuple[list[str], str]:
+    """Priority indicators that the fixed effects do not already absorb (added to ``t``), and a note.
+
+    Blank priorities are their own level ("unknown"). Levels that coincide with particular teams
+    or months (e.g. only one team labels priorities) cannot be adjusted for and are left out.
+    """
+    if "priority" not in t.columns:
+        return [], "Bug priority is not in the tickets table, so it is not adjusted for."
+    levels = sorted(t["priority"].unique())
+    if len(levels) < 2:
+        shown = "blank" if levels == ["unknown"] else f"'{levels[0]}'" if levels else "none"
+        return [], f"Bug priority is not adjusted for: every ticket has the same priority ({shown})."
+    names = []
+    for lv in levels[1:]:
+        name = f"priority_{lv}"
+        t[name] = (t["priority"] == lv).astype(float)
+        names.append(name)
+    ucodes, n_unit = codes_of(t["team"])
+    tcodes, n_time = codes_of(t["period"])
+    z = TwoWayFE(ucodes, tcodes, n_unit, n_time).demean(t[names].to_numpy())
+    keep: list[int] = []
+    for j in range(len(names)):  # greedy: keep a level if it adds a direction the kept ones lack
+        trial = z[:, keep + [j]]
+        if np.linalg.matrix_rank(trial, tol=1e-8 * max(1.0, float(np.abs(trial).max()))) == len(keep) + 1:
+            keep.append(j)
+    dropped = [levels[1 + j] for j in range(len(names)) if j not in keep]
+    if not dropped:
+        return names, ""
+    return ([names[j] for j in keep],
+            f"Priority level(s) {', '.join('blank' if d == 'unknown' else repr(d) for d in dropped)} are not adjusted for: they coincide with "
+            "particular teams or months, so the comparison already accounts for them.")
+
+
+def placebo_pretrend(t: pd.DataFrame, starts: pd.Series, *, lead: int = PLACEBO_LEAD_MONTHS,
+                     conf_level: float = 0.95, seed: int = 0) -> tuple[EffectResult | None, str | None]:
+    """Placebo DiD on the months before the start: were pilot teams already diverging?
+
+    Pretends each pilot team started ``lead`` months before its real start (fewer when there
+    is less history) and runs the same DiD, with the same inference, on tickets created
+    before any real exposure. Under parallel trends the placebo effect is zero; its p-value is
+    the pre-trend test. ``starts`` maps pilot teams to the period of their real start.
+    Returns (result, None) or (None, why it cannot be checked).
+    """
+    if starts.empty:
+        return None, "no pilot team has a start date"
+    pre = t[(t["treated"] == 0) & (t["period"] < starts.max())].copy()
+    history = int(starts.min() - pre["period"].min()) if len(pre) else 0
+    lead = min(lead, history // 2)
+    if lead < 1:
+        return None, "fewer than 2 months of tickets before the first pilot start"
+    start_of = pre["team"].map(starts)
+    pre["placebo"] = (start_of.notna() & (pre["period"] >= start_of - lead)).astype(int)
+    covariates, _ = _priority_covariates(pre)
+    try:
+        res = did(pre, outcome="log_hours", unit="team", time="period", treated="placebo", cluster="team",
+                  covariates=covariates, conf_level=conf_level, seed=seed)
+    except (ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
+        return None, f"the placebo comparison cannot be estimated ({exc})"
+    method = (f"Placebo test: each pilot team pretends to start {lead} months before its real start, on "
+              f"tickets created before any real start. {res.method}")
+    return res.replace(term="placebo log change in hours", method=method,
+                       details=dict(res.details) | {"placebo_lead_months": lead}), None
 
 
 def _refuse_turnaround(t: pd.DataFrame, n_pilot: int, data: CohortData) -> str | None:
@@ -256,99 +342,6 @@ def onboarding(data: CohortData, *, conf_level: float = 0.95) -> Onboarding:
     ratio = time_ratio(frame, duration="days", event="event", group="is_pilot", covariates=covs,
                        cluster="team" if frame["team"].nunique() > 2 else None, conf_level=conf_level)
     return Onboarding(ratio, curves, **base)
-
-
-@dataclass(frozen=True)
-class Integrity:
-    """Design checks with thresholds and plain verdicts (``ok`` / ``alert`` / ``cannot check``)."""
-
-    checks: pd.DataFrame  # check, value, threshold, verdict, detail
-
-    def to_dict(self) -> dict[str, Any]:
-        return {r.check: _json({"value": r.value, "threshold": r.threshold, "verdict": r.verdict,
-                                "detail": r.detail}) for r in self.checks.itertuples()}
-
-
-def integrity(data: CohortData, bug: BugTurnaround | None = None, onb: Onboarding | None = None) -> Integrity:
-    """Contamination, cross-team facilitation (possible moves), differential attrition, group sizes.
-
-    Example:
-        >>> import peereval
-        >>> from pathlib import Path
-        >>> sample = Path(peereval.__file__).parents[1] / "data" / "sample"
-        >>> data = peereval.load(sample, cutoff="2026-10-31")
-        >>> integrity(data).to_dict()["contamination"]["verdict"]
-        'ok'
-    """
-    rows = []
-    team_of = data.people.set_index("person_id")["team"]
-    cohort_of = data.teams.set_index("team")["cohort"]
-    sess_team = data.sessions.set_index("session_id")["team"]
-    att = data.attendance[data.attendance["status"] == "attended"]
-    session_cohort = att["session_id"].map(sess_team).map(cohort_of)
-    person_cohort = att["person_id"].map(team_of).map(cohort_of)
-    cross = att[(session_cohort == "pilot") & (person_cohort == "control")]
-    n_people, share = cross["person_id"].nunique(), (len(cross) / len(att) if len(att) else 0.0)
-    alert = share >= 0.01 and n_people >= 10
-    rows.append(("contamination", share, "≥ 1% of attendance, from ≥ 10 control-team people",
-                 "alert" if alert else "ok",
-                 f"{n_people} control-team people attended pilot sessions ({share:.1%} of attendance)"))
-    fac = data.sessions.assign(own=data.sessions["facilitator_id"].map(team_of))
-    moved = fac[(fac["own"] != fac["team"]) & (fac["own"].map(cohort_of) != fac["team"].map(cohort_of))]
-    n_moved = moved["facilitator_id"].nunique()
-    rows.append(("people facilitating across pilot/control", float(n_moved), "any", "alert" if n_moved else "ok",
-                 f"{n_moved} people led sessions for a team of the other cohort (moved teams, or shared); "
-                 "the people export has one team per person, so moves themselves cannot be seen"))
-    if onb is not None and onb.n_pilot and onb.n_control:
-        frame = onboarding_frame(data)
-        frame = frame[frame["group"].isin(["pilot", "control"])]
-        long_open = frame[(frame["event"] == 0) & (frame["days"] > 365)].groupby("group").size()
-        sizes = frame.groupby("group").size()
-        rates = (long_open.reindex(sizes.index).fillna(0) / sizes).to_dict()
-        gap = abs(rates.get("pilot", 0.0) - rates.get("control", 0.0))
-        rows.append(("differential attrition (proxy)", gap, "gap ≥ 10 percentage points",
-                     "alert" if gap >= 0.10 else "ok",
-                     "share of hires still not competent after a year (likely left), pilot vs control; "
-                     "the people export has no leaving dates"))
-    min_group = data.config.min_group_size
-    small = []
-    if bug is not None and bug.refused:
-        small.append(f"bug turnaround: {bug.refused}")
-    if onb is not None and onb.refused:
-        small.append(f"onboarding: {onb.refused}")
-    rows.append(("groups too small to estimate", float(len(small)), f"fewer than {min_group} people / no started pilot",
-                 "alert" if small else "ok", "; ".join(small) or "every estimate has enough data"))
-    return Integrity(pd.DataFrame(rows, columns=["check", "value", "threshold", "verdict", "detail"]))
-
-
-def team_balance(data: CohortData) -> BalanceResult | None:
-    """Pilot vs control teams before the first pilot start: size, ticket volume, turnaround, hiring.
-
-    Example:
-        >>> import peereval
-        >>> from pathlib import Path
-        >>> sample = Path(peereval.__file__).parents[1] / "data" / "sample"
-        >>> data = peereval.load(sample, cutoff="2026-10-31")
-        >>> team_balance(data).summary()["covariate"].tolist()
-        ['people', 'bugs per month', 'median hours to fix a bug', 'hires']
-    """
-    starts = data.pilot_teams["pilot_start"].dropna()
-    if starts.empty or (data.teams["cohort"] == "control").sum() == 0:
-        return None
-    first = starts.min()
-    t = ticket_frame(data)
-    pre = t[(t["created_at"] < first) & ~t["open"]]
-    months = max(1, pre["month"].nunique())
-    teams = data.teams.set_index("team")
-    df = pd.DataFrame({"team": teams.index, "is_pilot": (teams["cohort"] == "pilot").astype(int).to_numpy()})
-    df["people"] = df["team"].map(data.people.groupby("team").size()).fillna(0)
-    df["bugs per month"] = df["team"].map(pre.groupby("team").size() / months).fillna(0)
-    df["median hours to fix a bug"] = df["team"].map(pre.groupby("team")["hours"].median())
-    hires = data.people[data.people["hire_date"] < first].groupby("team").size()
-    df["hires"] = df["team"].map(hires).fillna(0)
-    df = df.dropna()
-    return _safe(lambda: balance(df, group="is_pilot", covariates=["people", "bugs per month",
-                                                                    "median hours to fix a bug", "hires"]))
 
 
 def design_mde(data: CohortData, bug: BugTurnaround, onb: Onboarding, *, alpha: float = 0.05) -> dict[str, PowerResult]:

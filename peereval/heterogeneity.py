@@ -48,7 +48,7 @@ def dose_response(data: CohortData, *, window_days: int = DEFAULT_WINDOW_DAYS, c
     """
     if data.attendance.empty or not (ticket_frame(data)["treated"] == 1).any():
         return None
-    t = followed_tickets(data, window_days)[0]
+    t = followed_tickets(data, window_days).frame
     att = data.attendance[data.attendance["status"] == "attended"].merge(
         data.sessions[["session_id", "team", "date"]], on="session_id")
     att["month"] = att["date"].dt.to_period("M").astype(str)

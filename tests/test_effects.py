@@ -10,7 +10,7 @@ import pytest
 from conftest import SAMPLE
 
 import peereval
-from peereval import effects
+from peereval import checks, effects
 from peereval.data.sample import generate
 
 TRUTH = json.loads((SAMPLE / "TRUTH.json").read_text())
@@ -72,8 +72,8 @@ def test_tiny_design_is_refused_not_printed(tiny):
     onb = effects.onboarding(data)
     assert onb.ratio is None and onb.refused == "fewer than 5 pilot or control hires so far"
     assert onb.to_dict()["speedup"] is None
-    checks = effects.integrity(data, None, onb).to_dict()
-    assert checks["groups too small to estimate"]["verdict"] == "alert"
+    found = checks.integrity(data, None, onb).to_dict()
+    assert found["groups too small to estimate"]["verdict"] == "alert"
 
 
 def test_integrity_flags_contamination(sample):
@@ -84,6 +84,6 @@ def test_integrity_flags_contamination(sample):
     extra = pd.DataFrame([(s, p, "attended") for s in pilot_sessions for p in control_people],
                          columns=["session_id", "person_id", "status"])
     contaminated = data.__class__(**{**data.__dict__, "attendance": pd.concat([data.attendance, extra])})
-    check = effects.integrity(contaminated).to_dict()["contamination"]
+    check = checks.integrity(contaminated).to_dict()["contamination"]
     assert check["verdict"] == "alert" and check["value"] > 0.01
-    assert effects.integrity(data).to_dict()["contamination"]["verdict"] == "ok"
+    assert checks.integrity(data).to_dict()["contamination"]["verdict"] == "ok"

@@ -17,12 +17,23 @@ SNAP = json.loads((Path(__file__).parent / "snapshots" / "wording.json").read_te
 
 @pytest.mark.parametrize("case", SNAP["bug_turnaround"], ids=lambda c: c["name"])
 def test_bug_sentence(case):
-    assert wording.bug_sentence(case["bug"], case["hours"]) == case["expected"]
+    reasons = wording.cautions(case.get("integrity", {}), "bug_turnaround")
+    assert wording.bug_sentence(case["bug"], case["hours"], reasons) == case["expected"]
 
 
 @pytest.mark.parametrize("case", SNAP["onboarding"], ids=lambda c: c["name"])
 def test_onboarding_sentence(case):
-    assert wording.onboarding_sentence(case["onb"], case["target"]) == case["expected"]
+    reasons = wording.cautions(case.get("integrity", {}), "onboarding")
+    assert wording.onboarding_sentence(case["onb"], case["target"], reasons) == case["expected"]
+
+
+def test_cautions_concern_only_their_outcome():
+    alerts = {"pre-period trends (placebo test)": {"verdict": "alert"},
+              "differential attrition (proxy)": {"verdict": "alert"}, "contamination": {"verdict": "ok"}}
+    assert wording.cautions(alerts, "bug_turnaround") == [
+        "pilot teams were already diverging from control teams before their start"]
+    assert wording.cautions(alerts, "onboarding") == ["pilot and control hires appear to leave at different rates"]
+    assert wording.cautions({}, "onboarding") == []
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from peereval import checks
 from peereval import effects as fx
 from peereval import heterogeneity as het
 from peereval.data.cohort import CohortData, load
@@ -73,7 +74,7 @@ class MonthlyAnalysis:
     onboarding: pd.DataFrame
     bug: fx.BugTurnaround
     onboarding_effect: fx.Onboarding
-    integrity: fx.Integrity
+    integrity: checks.Integrity
     balance: Any = None
     mde: dict[str, Any] = field(default_factory=dict)
     dose: Any = None
@@ -149,8 +150,8 @@ def analyze(data_dir: str | Path, month: str, *, min_group_size: int | None = No
         onboarding=onboarding_frame(data),
         bug=bug,
         onboarding_effect=onb,
-        integrity=fx.integrity(data, bug, onb),
-        balance=fx.team_balance(data),
+        integrity=checks.integrity(data, bug, onb),
+        balance=checks.team_balance(data),
         mde=fx.design_mde(data, bug, onb, alpha=params.alpha),
         dose=het.dose_response(data, conf_level=level),
         subgroups=het.subgroups(data, data.config.subgroups, conf_level=level) if data.config.subgroups else None,

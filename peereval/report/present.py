@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from peereval.checks import PRETREND
 from peereval.report import charts, wording
 from peereval.report.analysis import MonthlyAnalysis
 
@@ -85,9 +86,12 @@ def _status_badge(status: str) -> str:
 def summary(a: MonthlyAnalysis) -> Html:
     """The plain-language opening: one sentence per outcome, then each KPI against its target."""
     r = a.results()
-    outcomes = [wording.bug_sentence(r["bug_turnaround"], a.typical_hours) if a.data.provided("tickets")
-                else "Bug turnaround: not provided (no tickets table).",
-                wording.onboarding_sentence(r["onboarding"], a.data.config.targets.onboarding_speedup)
+    checks = r["integrity"]
+    outcomes = [wording.bug_sentence(r["bug_turnaround"], a.typical_hours,
+                                     wording.cautions(checks, "bug_turnaround"))
+                if a.data.provided("tickets") else "Bug turnaround: not provided (no tickets table).",
+                wording.onboarding_sentence(r["onboarding"], a.data.config.targets.onboarding_speedup,
+                                            wording.cautions(checks, "onboarding"))
                 if a.data.provided("milestones") else "Onboarding: not provided (no milestones table)."]
     items = "".join(f"<li><strong>{esc(s)}</strong></li>" for s in outcomes)
     items += "".join(f"<li>{esc(s)}</li>" for s in wording.kpi_sentences(a.kpis, a.data.config.targets))
@@ -137,12 +141,14 @@ def event_study(a: MonthlyAnalysis) -> Html:
     ev = a.bug.events
     if ev is None:
         return Html("<p>Not enough months before and after the pilot starts for this chart yet.</p>")
-    p = ev.pretrend_test.p_value
-    verdict = ("no sign that pilot teams were already diverging before they started"
-               if p >= 0.10 else "pilot teams were already diverging before they started: read the effect with care")
+    check = a.integrity.to_dict().get(PRETREND, {})
+    note = (f"Placebo test of the months before the start: {check['detail']}." if check.get("verdict") != "cannot check"
+            else f"The months before the start cannot be tested yet: {check.get('detail', 'no data')}.")
     return Html(figure(charts.event_study_chart(ev), "Chart of the change in bug resolution time in each month "
                        "before and after the pilot start, with 95% intervals.").markup
-                + f'<p class="pe-note">Test of the months before the start (p = {p:.2f}): {esc(verdict)}.</p>')
+                + f'<p class="pe-note">{esc(note)} The intervals in this chart are pointwise and assume many '
+                  "teams; with few pilot teams read them as indicative (the placebo test and the headline "
+                  "estimate use inference that holds with few teams).</p>")
 
 
 

@@ -8,11 +8,16 @@ notebooks. Verdict words are picked from the interval, never from the point esti
 - ``no detectable change yet``: the interval crosses "no change" and is narrow enough to rule
   out large effects (narrower than 50 percentage points);
 - ``too early to tell``: no estimate or no interval yet, or an interval that wide.
+
+A design check that raised an alert (pre-period trends, contamination, attrition; see
+:mod:`peereval.checks`) changes the words: the sentence leads with "the comparison may not be
+trustworthy" and the reason, and the estimate is given only "taken at face value".
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from peereval.config import Targets
 from peereval.kpis import KPIResult
@@ -24,6 +29,36 @@ _NAMES = {
 }
 PROBABLY_P = 0.20
 WIDE = 0.50
+DOUBT = "the comparison may not be trustworthy"
+
+# check name in results.json's "integrity" block -> (outcomes it concerns, the reason in plain words)
+_CAUTIONS = {
+    "pre-period trends (placebo test)": (("bug_turnaround",),
+                                         "pilot teams were already diverging from control teams before their start"),
+    "contamination": (("bug_turnaround", "onboarding"),
+                      "control-team people took part in pilot sessions, so the control teams were partly in the "
+                      "program too"),
+    "differential attrition (proxy)": (("onboarding",),
+                                       "pilot and control hires appear to leave at different rates"),
+}
+
+
+def cautions(integrity: dict, outcome: str) -> list[str]:
+    """Plain reasons to doubt one outcome's comparison, from the integrity checks that raised an alert."""
+    out = []
+    for check, (outcomes, reason) in _CAUTIONS.items():
+        if outcome in outcomes and (integrity.get(check) or {}).get("verdict") == "alert":
+            out.append(reason)
+    return out
+
+
+def _doubt(name: str, words: str, reasons: Sequence[str], claim: str) -> str:
+    """The sentence when a design check failed: the doubt first, the number only at face value."""
+    why = "; and ".join(reasons)
+    if words == "too early to tell":
+        return f"{name} — too early to tell, and {DOUBT}: {why}. The best estimate is that {claim}."
+    return (f"{name} — {DOUBT}: {why}. Taken at face value, {claim}, but that should not be read as the "
+            "program's effect until this is explained.")
 
 
 def _pct(x: float) -> str:
@@ -68,8 +103,11 @@ def _uncertain(lo: float, hi: float) -> str:
     return f"the 95% interval runs from {_faster_words(lo)} to {_faster_words(hi)}"
 
 
-def bug_sentence(bug: dict, typical_hours: float | None) -> str:
-    """One sentence on bug turnaround from ``results.json``'s ``bug_turnaround`` block."""
+def bug_sentence(bug: dict, typical_hours: float | None, reasons: Sequence[str] = ()) -> str:
+    """One sentence on bug turnaround from ``results.json``'s ``bug_turnaround`` block.
+
+    ``reasons``: why the comparison may not be trustworthy (see :func:`cautions`).
+    """
     if bug.get("refused"):
         return f"Bug turnaround: too early to tell — {bug['refused']}."
     change, lo, hi = bug.get("change"), bug.get("ci_low"), bug.get("ci_high")
@@ -82,6 +120,9 @@ def bug_sentence(bug: dict, typical_hours: float | None) -> str:
         delta = typical_hours * faster
         hours = (f"; on a bug that typically takes {typical_hours:.0f} hours, that is about "
                  f"{abs(delta):.0f} hour{'s' if round(abs(delta)) != 1 else ''} {'sooner' if delta >= 0 else 'later'}")
+    if reasons:
+        claim = f"pilot teams resolve bugs {_faster_words(faster)} ({_interval(f_lo, f_hi)})"
+        return _doubt("Bug turnaround", words, reasons, claim)
     if words.startswith(("clearly", "probably")):
         return (f"Bug turnaround — {words}: pilot teams resolve bugs {_faster_words(faster)} than they would "
                 f"have without the program ({_interval(f_lo, f_hi)}){hours}.")
@@ -89,8 +130,11 @@ def bug_sentence(bug: dict, typical_hours: float | None) -> str:
             f"{_faster_words(faster)}, but {_uncertain(f_lo, f_hi)}.")
 
 
-def onboarding_sentence(onb: dict, target: float | None) -> str:
-    """One sentence on onboarding from ``results.json``'s ``onboarding`` block."""
+def onboarding_sentence(onb: dict, target: float | None, reasons: Sequence[str] = ()) -> str:
+    """One sentence on onboarding from ``results.json``'s ``onboarding`` block.
+
+    ``reasons``: why the comparison may not be trustworthy (see :func:`cautions`).
+    """
     if onb.get("refused"):
         return f"Onboarding: too early to tell — {onb['refused']}."
     s, lo, hi = onb.get("speedup"), onb.get("ci_low"), onb.get("ci_high")
@@ -108,6 +152,9 @@ def onboarding_sentence(onb: dict, target: float | None) -> str:
             goal = f" The {target:.0%} target is not met."
         else:
             goal = f" Whether the {target:.0%} target is met cannot be told yet."
+    if reasons:
+        claim = f"new hires in pilot teams become competent {_faster_words(s)} ({_interval(lo, hi)})"
+        return _doubt("Onboarding", words, reasons, claim)
     if words.startswith(("clearly", "probably")):
         return (f"Onboarding — {words}: new hires in pilot teams become competent {_faster_words(s)} "
                 f"({_interval(lo, hi)}){days}.{goal}")
