@@ -25,6 +25,7 @@ converted to UTC, as the loader does.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -97,12 +98,10 @@ class DateReader:
     lang: str = "en"
     zones: Mapping[str, tuple[tzinfo, bool]] = field(default_factory=dict)  # abbr → (zone, is IANA)
     locale_fix: str = ""  # set when some values have month names in another language
+    _last: list[str] = field(default_factory=list, compare=False, repr=False)  # format that last matched
 
     def _names(self) -> dict[str, int]:
-        names = dict(months.month_names("en"))
-        if self.lang != "en":
-            names.update(months.month_names(self.lang))
-        return names
+        return _names_for(self.lang)
 
     def _english(self, s: str) -> str:
         names = self._names()
@@ -142,12 +141,13 @@ class DateReader:
                     return None
                 s = s[: a.start(1)].rstrip()
         s = self._english(s)
-        for fmt in self.formats:
+        for fmt in (*self._last, *self.formats):
             for f in (fmt, fmt.replace("%B", "%b")) if "%B" in fmt else (fmt,):
                 try:
                     dt = datetime.strptime(s, f)
                 except ValueError:
                     continue
+                self._last[:] = [f]
                 if abbr is not None:
                     zone, named = self.zones[abbr]
                     tz = timezone(zones.offset_in(zone, abbr, dt)) if named else zone
@@ -159,6 +159,15 @@ class DateReader:
         if self.locale_fix and _foreign_words(str(value or ""), self._names()):
             return FOREIGN, self.locale_fix
         return UNREADABLE, ""
+
+
+@functools.cache
+def _names_for(lang: str) -> dict[str, int]:
+    """English month names, overridden by ``lang``'s where a spelling means another month."""
+    names = dict(months.month_names("en"))
+    if lang != "en":
+        names.update(months.month_names(lang))
+    return names
 
 
 def _foreign_words(text: str, names: Mapping[str, int]) -> set[str]:
