@@ -305,3 +305,13 @@ def test_every_setting_of_every_importer_is_documented():
         for setting in module.SETTINGS:
             assert re.search(rf"(^|[\s\[.`#]){setting}\b", section), (kind, setting)
     assert "--allow-skips" in docs and "5%" in docs
+
+
+def test_a_broken_recurrence_rule_is_counted_not_a_traceback(folder, tmp_path):
+    text = (FIX / "google_calendar.ics").read_text(encoding="utf-8")
+    (tmp_path / "bad.ics").write_text(text.replace("FREQ=WEEKLY;WKST=SU;COUNT=12;BYDAY=FR", "FREQ=SOMETIMES;COUNT=12"),
+                                      encoding="utf-8")
+    s = run_import("ics", tmp_path / "bad.ics", folder, default_facilitator="E1017", **CALENDAR)
+    assert s.lost["recurrence rule cannot be read (the whole series)"] == 1
+    assert "RRULE" in s.skip_fixes["recurrence rule cannot be read (the whole series)"]
+    assert s.changes[0].added == 110 - 12  # the twelve shadow shifts are not guessed

@@ -189,7 +189,7 @@ def _expand(uid: str, members: list[tuple[int, icalendar.Event]], zones: list, u
         found = list(recurring_ical_events.of(series).between(date(1900, 1, 1), until + timedelta(days=1)))
     except Exception:  # the library's refusal of a broken rule is the file's problem
         skips.read()
-        skips.add("recurrence rule cannot be read", where, fix=FIX_RULE)
+        skips.add("recurrence rule cannot be read (the whole series)", where, fix=FIX_RULE)
         return []
     found.sort(key=lambda ev: _key_time(_dt(ev, "RECURRENCE-ID") or _dt(ev, "DTSTART")))
     if len(found) > MAX_OCCURRENCES:
