@@ -115,6 +115,8 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
             continue
         raw = raws[name] = drop_header_rows(raw, spec, out)
         if spec.key and spec.key in raw.frame.columns:
+            # an exact repeat (an HR re-export listing a person twice) is harmless: counted, not fatal
+            raw = raws[name] = RawTable(raw.name, raw.path, exclude_duplicate_rows(raw.frame, name, raw.file, out))
             check_unique(raw.frame, spec.key, raw.file, out)
         frame = type_table(raw, spec, out, rows_are_design=(name == "teams"))
         if frame is not None:
