@@ -17,7 +17,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from peereval.checks import PRETREND
+from peereval import effects as fx
+from peereval.checks import PRETREND, PRETREND_ALERT_P
 from peereval.report import charts, wording
 from peereval.report.analysis import MonthlyAnalysis
 
@@ -240,7 +241,13 @@ def ledger(a: MonthlyAnalysis) -> Html:
         rows.append([esc(table), f"{entry['rows_read']:,}", f"{entry['rows_used']:,}", reasons, notes])
     for table in a.data.missing_tables:
         rows.append([esc(table), "not provided", "—", "—", ""])
-    return _table(["table", "rows read", "rows used", "rows excluded, by reason", "notes"], rows)
+    left_out = [[esc(name), esc(reason), f"{n:,}"]
+                for name, reasons in (("bug turnaround (tickets)", a.bug.excluded),
+                                      ("onboarding (people)", a.onboarding_effect.excluded))
+                for reason, n in reasons.items() if n]
+    extra = _table(["estimate", "rows used elsewhere in the report but left out of this estimate", "rows"],
+                   left_out).markup if left_out else ""
+    return Html(_table(["table", "rows read", "rows used", "rows excluded, by reason", "notes"], rows).markup + extra)
 
 
 def provenance(a: MonthlyAnalysis, run: dict[str, Any] | None = None) -> Html:
@@ -318,7 +325,17 @@ def methods(a: MonthlyAnalysis) -> Html:
         "with each team's usual speed and each month's company-wide level taken out, and bug priority "
         f"accounted for). Only bugs reported at least {b.window_days} days before the cutoff are used, so "
         f"every bug had the same time to be fixed; bugs still open after {b.window_days} days count as "
-        f"{b.window_days} days. {esc(b.effect.method if b.effect else (b.refused or ''))}</p>",
+        f"{b.window_days} days. A pilot team counts as in the program from its start date, whatever the day; "
+        "when its start month holds bugs from both before and after the start, that month is left out for that "
+        f"team ({b.excluded.get(fx.TRANSITION_REASON, 0):,} bugs), so every team-month compared is wholly before "
+        "or wholly after the start. "
+        f"{esc(b.effect.method if b.effect else (b.refused or ''))}</p>",
+        "<p><strong>Were pilot teams already different?</strong> A placebo test pretends each pilot team started "
+        "some months before it really did and runs the same comparison on the bugs from before any real start; "
+        "a change found there (p below "
+        f"{PRETREND_ALERT_P:.2f}) means the pilot teams were already drifting apart from the control teams, and the "
+        "summary then says the comparison may not be trustworthy. "
+        f"{esc(b.placebo.method if b.placebo is not None else (b.placebo_note or ''))}</p>",
         "<p><strong>Onboarding.</strong> For each new hire we count days from hire to the competency "
         "milestone. Hires not yet competent at the cutoff are kept and counted as 'at least this long' "
         "(censored), not dropped. Pilot hires are people hired into a pilot team on or after its start. "
