@@ -171,9 +171,11 @@ def test_one_pilot_team_gives_no_interval_and_says_so():
     assert res.to_dict()["ci_low"] is None
 
 
-def test_auto_rule_moves_to_wild_then_cluster_as_design_grows():
+def test_auto_rule_moves_to_wild_and_stays_there_as_design_grows():
     assert did(panel(30, 6, 10, drop=()), **FIT).details["inference"] == "wild"
-    assert did(panel(60, 4, 20, start=2, drop=()), **FIT).details["inference"] == "cluster"
+    # CR1 under-covered with 50-60 clusters (benchmarks/coverage_did_cr1.py): wild there too
+    many = did(panel(60, 4, 20, start=2, drop=()), **FIT)
+    assert many.details["inference"] == "wild" and "under-cover with 60 clusters" in many.method
 
 
 def test_known_truth_twfe_recovers_effect_and_before_after_is_biased_under_trend():

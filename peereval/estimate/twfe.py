@@ -159,11 +159,25 @@ class DidFit:
         """M z: residual of z after unit FE, time FE and covariates."""
         out = self.fe.demean(z)
         if self.xt is not None:
-            out = out - self.xt @ _wls_coef(self.xt, out, self.w)
+            if "_xtw" not in self.__dict__:  # covariates are full rank (checked in fit_twfe)
+                self._xtw = np.ascontiguousarray(self.xt * self.w[:, None])
+                self._xtwx = self._xtw.T @ self.xt
+            rhs = (out.T @ self._xtw).T  # k x b; (n x b)' (n x k) is the fast BLAS orientation
+            out = out - self.xt @ np.linalg.solve(self._xtwx, rhs)
         return out
 
     def cluster_sum(self, values: np.ndarray) -> np.ndarray:
         return np.bincount(self.cluster, weights=values, minlength=self.n_clusters)
+
+    def cluster_sums(self, values: np.ndarray) -> np.ndarray:
+        """Column-wise cluster sums of an n x b array (G x b), one sparse product for all columns."""
+        if "_cluster_matrix" not in self.__dict__:
+            from scipy import sparse
+
+            n = len(self.cluster)
+            self._cluster_matrix = sparse.csr_matrix(
+                (np.ones(n), (self.cluster, np.arange(n))), shape=(self.n_clusters, n))
+        return np.asarray(self._cluster_matrix @ values)
 
     @property
     def cr1_se(self) -> float:
@@ -220,7 +234,7 @@ def fit_twfe(
     fe = TwoWayFE(ucodes, tcodes, n_unit, n_time, None if weights is None else w)
     cols = [y, dnum] + [numeric_column(df, c, "covariate") for c in covariates]
     z = fe.demean(np.column_stack(cols))
-    yt, dt, xt = z[:, 0], z[:, 1], (z[:, 2:] if covariates else None)
+    yt, dt, xt = z[:, 0], z[:, 1], (np.ascontiguousarray(z[:, 2:]) if covariates else None)
     if xt is not None:
         if np.linalg.matrix_rank(xt * np.sqrt(w)[:, None]) < xt.shape[1]:
             raise ValueError("covariates are collinear with each other or with the fixed effects")
