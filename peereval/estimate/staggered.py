@@ -54,6 +54,10 @@ class StaggeredResult:
         object.__setattr__(self, "details", _freeze(self.details))
         object.__setattr__(self, "table", self.table.copy())
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the cached permutations (rebuilt from the seed when needed)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_perm"}
+
     def att_gt(self) -> pd.DataFrame:
         """One row per (group, time): att, std_error, ci_low, ci_high, p_value, post, n_treated, n_control."""
         return self.table.copy()
