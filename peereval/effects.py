@@ -17,6 +17,7 @@ import pandas as pd
 
 from peereval.data.cohort import CohortData
 from peereval.describe import onboarding_frame, ticket_frame, ticket_variability
+from peereval.errors import EstimationError
 from peereval.estimate.aft import time_ratio
 from peereval.estimate.did import did
 from peereval.estimate.event_study import EventStudyResult, event_study
@@ -161,8 +162,11 @@ def bug_turnaround(data: CohortData, *, window_days: int = DEFAULT_WINDOW_DAYS, 
     if refused:
         return BugTurnaround(None, float("nan"), None, None, refused=refused, **base)
     covariates, cov_note = _priority_covariates(t)
-    effect = did(t, outcome="log_hours", unit="team", time="period", treated="treated", cluster="team",
-                 covariates=covariates, conf_level=conf_level, seed=seed)
+    try:
+        effect = did(t, outcome="log_hours", unit="team", time="period", treated="treated", cluster="team",
+                     covariates=covariates, conf_level=conf_level, seed=seed)
+    except EstimationError as exc:  # the data cannot support the comparison: say why, keep the report
+        return BugTurnaround(None, float("nan"), None, None, refused=str(exc), **base)
     effect = effect.replace(term="log change in hours", method=f"{effect.method} {cov_note}".strip())
     pilot = t[t["team"].isin(started.index)]
     naive = pilot.loc[pilot["treated"] == 1, "log_hours"].mean() - pilot.loc[pilot["treated"] == 0, "log_hours"].mean()
@@ -339,8 +343,11 @@ def onboarding(data: CohortData, *, conf_level: float = 0.95) -> Onboarding:
         return Onboarding(None, curves, refused="fewer than 3 pilot hires have reached competency",
                           **base)
     covs = ("role",) if frame["role"].nunique() > 1 else ()
-    ratio = time_ratio(frame, duration="days", event="event", group="is_pilot", covariates=covs,
-                       cluster="team" if frame["team"].nunique() > 2 else None, conf_level=conf_level)
+    try:
+        ratio = time_ratio(frame, duration="days", event="event", group="is_pilot", covariates=covs,
+                           cluster="team" if frame["team"].nunique() > 2 else None, conf_level=conf_level)
+    except EstimationError as exc:
+        return Onboarding(None, curves, refused=str(exc), **base)
     return Onboarding(ratio, curves, **base)
 
 

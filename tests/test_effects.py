@@ -87,3 +87,13 @@ def test_integrity_flags_contamination(sample):
     check = checks.integrity(contaminated).to_dict()["contamination"]
     assert check["verdict"] == "alert" and check["value"] > 0.01
     assert checks.integrity(data).to_dict()["contamination"]["verdict"] == "ok"
+
+
+def test_estimator_refusal_becomes_a_refused_outcome_not_a_stopped_report(sample):
+    """Every bug fixed in exactly five hours: nothing to compare, so the outcome says why and the report goes on."""
+    import dataclasses
+
+    tickets = sample.tickets.assign(resolved_at=sample.tickets["created_at"] + pd.Timedelta(hours=5))
+    bug = effects.bug_turnaround(dataclasses.replace(sample, tickets=tickets))
+    assert bug.effect is None and "constant" in bug.refused
+    assert bug.to_dict()["refused"] == bug.refused
