@@ -342,10 +342,16 @@ def onboarding(data: CohortData, *, conf_level: float = 0.95) -> Onboarding:
     if frame.loc[frame["is_pilot"] == 1, "event"].sum() < 3:
         return Onboarding(None, curves, refused="fewer than 3 pilot hires have reached competency",
                           **base)
+    teams = frame.groupby("is_pilot")["team"].nunique()
+    if teams.get(1, 0) < 2 or teams.get(0, 0) < 2:
+        return Onboarding(None, curves, refused=(
+            f"new hires in {teams.get(1, 0)} pilot and {teams.get(0, 0)} control team(s): with one team on a side, "
+            "a difference in onboarding speed cannot be told apart from that team's own pace (needs hires in at "
+            "least 2 pilot and 2 control teams)"), **base)
     covs = ("role",) if frame["role"].nunique() > 1 else ()
     try:
         ratio = time_ratio(frame, duration="days", event="event", group="is_pilot", covariates=covs,
-                           cluster="team" if frame["team"].nunique() > 2 else None, conf_level=conf_level)
+                           cluster="team", conf_level=conf_level)
     except EstimationError as exc:
         return Onboarding(None, curves, refused=str(exc), **base)
     return Onboarding(ratio, curves, **base)

@@ -132,10 +132,13 @@ def subgroups(data: CohortData, attributes: tuple[str, ...], *, conf_level: floa
             n_p, n_c = int(sub["is_pilot"].sum()), int((1 - sub["is_pilot"]).sum())
             row = {"attribute": attr, "level": str(level), "n_pilot": n_p, "n_control": n_c,
                    "speedup": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "shown": False}
-            if n_p >= min_group and n_c >= min_group and sub.loc[sub["is_pilot"] == 1, "event"].sum() >= 3:
+            teams = sub.groupby("is_pilot")["team"].nunique()
+            enough_teams = teams.get(1, 0) >= 2 and teams.get(0, 0) >= 2  # else team and program are confounded
+            if (n_p >= min_group and n_c >= min_group and enough_teams
+                    and sub.loc[sub["is_pilot"] == 1, "event"].sum() >= 3):
                 try:
-                    r = time_ratio(sub, duration="days", event="event", group="is_pilot",
-                                   cluster="team" if sub["team"].nunique() > 2 else None, conf_level=conf_level)
+                    r = time_ratio(sub, duration="days", event="event", group="is_pilot", cluster="team",
+                                   conf_level=conf_level)
                     row.update(speedup=1 - r.estimate, ci_low=1 - r.ci_high, ci_high=1 - r.ci_low,
                                p_value=r.p_value, shown=True)
                 except (ValueError, RuntimeError):

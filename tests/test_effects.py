@@ -12,6 +12,7 @@ from conftest import SAMPLE
 import peereval
 from peereval import checks, effects
 from peereval.data.sample import generate
+from peereval.data.sample_quirks import Quirks
 
 TRUTH = json.loads((SAMPLE / "TRUTH.json").read_text())
 
@@ -97,3 +98,11 @@ def test_estimator_refusal_becomes_a_refused_outcome_not_a_stopped_report(sample
     bug = effects.bug_turnaround(dataclasses.replace(sample, tickets=tickets))
     assert bug.effect is None and "constant" in bug.refused
     assert bug.to_dict()["refused"] == bug.refused
+
+
+def test_one_pilot_team_refuses_onboarding_instead_of_crashing(tmp_path):
+    """With one pilot team, its pace and the program's effect are the same number: refuse, do not guess."""
+    generate(tmp_path / "one", seed=1, teams=6, months=14, end_month="2026-06", quirks=Quirks(one_team_pilot=True))
+    data = peereval.load(tmp_path / "one", cutoff="2026-06-30")
+    onb = effects.onboarding(data)
+    assert onb.ratio is None and "1 pilot and 5 control team(s)" in onb.refused
