@@ -34,7 +34,7 @@ def wide(p):
 
 def test_att_gt_equals_hand_computed_means_and_two_sample_se():
     p = panel()
-    res = staggered_did(p, outcome="y", unit="u", time="t", first_treated="g")
+    res = staggered_did(p, outcome="y", unit="u", time="t", first_treated="g", inference="influence")
     w, g = wide(p)
     tab = res.att_gt().set_index(["group", "time"])
     for (grp, t, base) in [(2002, 2003, 2001), (2004, 2005, 2003), (2004, 2002, 2001), (2002, 2001, 2000)]:
@@ -59,7 +59,7 @@ def test_not_yet_treated_controls():
 
 def test_aggregations_follow_r_aggte_definitions():
     p = panel()
-    res = staggered_did(p, outcome="y", unit="u", time="t", first_treated="g")
+    res = staggered_did(p, outcome="y", unit="u", time="t", first_treated="g", inference="influence")
     t = res.att_gt()
     post = t[t.group <= t.time]
     size = {2002.0: 10, 2004.0: 10}
@@ -84,7 +84,7 @@ def test_aggregations_follow_r_aggte_definitions():
 def test_group_aggregate_se_with_estimated_weights_by_hand():
     """Overall 'group' SE: IF = sum_g w_g IF_g + sum_g att_g (1{G=g} - p_g - w_g sum_h(1{G=h} - p_h)) / sum p."""
     p = panel()
-    res = staggered_did(p, outcome="y", unit="u", time="t", first_treated="g")
+    res = staggered_did(p, outcome="y", unit="u", time="t", first_treated="g", inference="influence")
     t = res.att_gt()
     gu = res.unit_group
     n = len(gu)
@@ -193,7 +193,7 @@ def _brute_p(p, kind, tau0, row=None, control="never_treated", shift=None):
 def test_randomization_inference_matches_brute_force_refits(kind, control):
     p = tiny()
     res = staggered_did(p, outcome="y", unit="u", time="t", first_treated="g", control=control)
-    assert res.inference == "randomization" and "only 3 units are treated" in res.method
+    assert res.inference == "randomization" and "only 1 unit starts in period 3" in res.method
     agg = res.aggregate(kind)
     overall = agg.overall if kind == "dynamic" else agg
     assert overall.details["exact"] and overall.details["n_assignments"] == 105
@@ -240,17 +240,19 @@ def test_one_treated_unit_gives_no_interval_as_did_does():
     assert res.details["min_p_value"] == pytest.approx(1 / 7) and "smallest attainable p-value is 0.143" in res.method
 
 
-def test_auto_keeps_influence_function_with_many_units_and_options_are_validated():
-    res = staggered_did(panel(), outcome="y", unit="u", time="t", first_treated="g")
-    assert res.inference == "influence" and "20 units are treated" in res.method
+def test_auto_uses_randomization_below_twelve_units_per_wave_and_options_are_validated():
+    res = staggered_did(panel(n=48), outcome="y", unit="u", time="t", first_treated="g")
+    assert res.inference == "influence" and "every wave has at least 12 units" in res.method
+    small = staggered_did(panel(n=44), outcome="y", unit="u", time="t", first_treated="g")
+    assert small.inference == "randomization" and "only 11 units start in period 2002" in small.method
     with pytest.raises(ValueError, match="inference"):
         staggered_did(panel(), outcome="y", unit="u", time="t", first_treated="g", inference="wild")
-    forced = staggered_did(panel(), outcome="y", unit="u", time="t", first_treated="g",
+    forced = staggered_did(panel(n=48), outcome="y", unit="u", time="t", first_treated="g",
                            inference="randomization", n_boot=199, seed=3)
     simple = forced.aggregate("simple")
     assert not simple.details["exact"] and simple.details["n_draws"] == 199
     assert simple.estimate == pytest.approx(res.aggregate("simple").estimate)
-    again = staggered_did(panel(), outcome="y", unit="u", time="t", first_treated="g",
+    again = staggered_did(panel(n=48), outcome="y", unit="u", time="t", first_treated="g",
                           inference="randomization", n_boot=199, seed=3).aggregate("simple")
     assert (again.ci_low, again.ci_high, again.p_value) == (simple.ci_low, simple.ci_high, simple.p_value)
 
