@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from peereval.errors import DataError, Problem
+from peereval.outcomes import declare
+from peereval.outcomes.declare import Outcome
 
 CONFIG_FILE = "program.toml"
 
@@ -36,6 +38,16 @@ class ProgramConfig:
     show_comments: bool = False
     subgroups: tuple[str, ...] = ()  # people columns declared before looking, e.g. ("role",)
     targets: Targets = field(default_factory=Targets)
+    cost_per_hour: float | None = None  # money is shown only when the coordinator gives this
+    declared: tuple[Outcome, ...] = ()  # [[outcomes]] of program.toml; empty = the two defaults
+
+    @property
+    def outcomes(self) -> tuple[Outcome, ...]:
+        """The declared outcomes, or bug turnaround and onboarding when none are declared."""
+        if self.declared:
+            return self.declared
+        return declare.defaults(self.competency_milestone, self.targets.bug_turnaround,
+                                self.targets.onboarding_speedup)
 
     def with_overrides(self, **overrides: Any) -> ProgramConfig:
         """A new config with non-None overrides applied; target names go to ``targets``."""
@@ -54,10 +66,12 @@ class ProgramConfig:
         out = dataclasses.asdict(self)
         out["ticket_types"] = list(self.ticket_types)
         out["subgroups"] = list(self.subgroups)
+        out["declared"] = [o.to_dict() for o in self.declared]
         return out
 
 
-_PROGRAM_KEYS = {"name", "competency_milestone", "min_group_size", "ticket_types", "show_comments", "subgroups"}
+_PROGRAM_KEYS = {"name", "competency_milestone", "min_group_size", "ticket_types", "show_comments", "subgroups",
+                 "cost_per_hour"}
 SUBGROUP_COLUMNS = ("role",)
 
 
@@ -86,6 +100,12 @@ def _check(cfg: ProgramConfig, file: str) -> list[Problem]:
     if t.satisfaction is not None and not (isinstance(t.satisfaction, (int, float)) and 1 <= t.satisfaction <= 5):
         problems.append(Problem(file, f"satisfaction target must be between 1 and 5, got {t.satisfaction!r}",
                                 "set it to, for example, 4.0", column="satisfaction"))
+    cost = cfg.cost_per_hour
+    if cost is not None and (isinstance(cost, bool) or not isinstance(cost, (int, float)) or not math.isfinite(cost)
+                             or cost <= 0):
+        problems.append(Problem(file, f"cost_per_hour must be a positive number, got {cost!r}",
+                                "set it to the loaded cost of one working hour, e.g. cost_per_hour = 85",
+                                column="cost_per_hour"))
     for value in (t.participation_rate, t.sessions_per_month, t.onboarding_speedup):
         if isinstance(value, float) and not math.isfinite(value):
             problems.append(Problem(file, "targets must be finite numbers", "remove NaN/inf values"))
@@ -105,8 +125,11 @@ def load_config(folder: str | Path) -> ProgramConfig:
     problems: list[Problem] = []
     program = raw.get("program", {})
     targets = raw.get("targets", {})
-    for key in sorted(set(raw) - {"program", "targets"}):
-        problems.append(Problem(CONFIG_FILE, f"unknown section [{key}]", "use only [program] and [targets]"))
+    for key in sorted(set(raw) - {"program", "targets", "outcomes"}):
+        problems.append(Problem(CONFIG_FILE, f"unknown section [{key}]",
+                                "use only [program], [targets] and [[outcomes]]"))
+    declared, outcome_problems = declare.parse(raw.get("outcomes", []))
+    problems += outcome_problems
     for key in sorted(set(program) - _PROGRAM_KEYS):
         problems.append(Problem(CONFIG_FILE, f"unknown setting '{key}' in [program]",
                                 f"use one of: {', '.join(sorted(_PROGRAM_KEYS))}", column=key))
@@ -127,7 +150,7 @@ def load_config(folder: str | Path) -> ProgramConfig:
         if unknown:
             raise DataError([Problem(CONFIG_FILE, f"subgroup column {unknown[0]!r} is not available",
                                      f"use one of: {', '.join(SUBGROUP_COLUMNS)}", column="subgroups")])
-    cfg = ProgramConfig(**kwargs, targets=Targets(**targets))
+    cfg = ProgramConfig(**kwargs, targets=Targets(**targets), declared=declared)
     problems = _check(cfg, CONFIG_FILE)
     if problems:
         raise DataError(problems)
