@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from peereval.config import ProgramConfig, load_config
+from peereval.data import outcome_tables
 from peereval.data.contract import TABLES, empty_table
 from peereval.data.ledger import Ledger
 from peereval.data.reading import ROW, RawTable, find_files, fingerprint, read_table
@@ -48,9 +49,16 @@ class CohortData:
     fingerprint: str
     files: dict[str, str] = field(default_factory=dict)
     missing_tables: tuple[str, ...] = ()
+    outcome_tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # declared tables outside the contract
 
     def provided(self, table: str) -> bool:
         return table not in self.missing_tables
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A contract table or a declared outcome table, by name."""
+        if name in self.outcome_tables:
+            return self.outcome_tables[name]
+        return getattr(self, name)
 
     @property
     def pilot_teams(self) -> pd.DataFrame:
@@ -91,12 +99,15 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
         raise DataError([Problem(str(folder), "is not a folder", "give the folder that holds teams.csv, people.csv, …")])
     cfg = config or load_config(folder)
     cut = _parse_cutoff(cutoff)
-    files, problems = find_files(folder)
+    extra = outcome_tables.specs(cfg.outcomes)
+    all_specs = {**TABLES, **extra}
+    files, problems = find_files(folder, extra)
     out = Collector()
     out.problems.extend(problems)
+    out.problems.extend(outcome_tables.contract_column_problems(cfg.outcomes))
     raws: dict[str, RawTable] = {}
-    ambiguous = {t for t in TABLES for p in problems if p.what.startswith(f"several files for table '{t}'")}
-    for name, spec in TABLES.items():
+    ambiguous = {t for t in all_specs for p in problems if p.what.startswith(f"several files for table '{t}'")}
+    for name, spec in all_specs.items():
         if name not in files:
             if spec.required and name not in ambiguous:
                 out.problems.append(Problem(f"{name}.csv", "required file is missing",
@@ -109,7 +120,7 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
             out.rows_read[name] = len(raw.frame)
     typed: dict[str, pd.DataFrame] = {}
     for name, raw in raws.items():
-        spec = TABLES[name]
+        spec = all_specs[name]
         if spec.required and raw.frame.empty:
             out.problems.append(Problem(raw.file, "has a header but no rows", f"export the {name} table with its rows"))
             continue
@@ -126,6 +137,7 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
 
     _check_design(typed, raws, out)
     _link_tables(typed, raws, out)
+    _link_outcome_tables(typed, raws, outcome_tables.links(cfg.outcomes), out)
     _apply_scope(typed, raws, cfg, cut, out)
     _check_limits(raws, out, strict)
     if out.problems:
@@ -133,13 +145,14 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
 
     ledger = Ledger(rows_read=dict(out.rows_read), exclusions=tuple(out.exclusions), notes=tuple(out.notes))
     tables = {}
-    for name, spec in TABLES.items():
+    for name, spec in all_specs.items():
         frame = typed.get(name, empty_table(spec))
         tables[name] = frame.drop(columns=[ROW], errors="ignore").reset_index(drop=True)
     return CohortData(
-        **tables, config=cfg, ledger=ledger, cutoff=cut, source=folder.resolve(),
+        **{n: tables[n] for n in TABLES}, config=cfg, ledger=ledger, cutoff=cut, source=folder.resolve(),
         fingerprint=fingerprint(folder, files), files={k: v.name for k, v in files.items()},
-        missing_tables=tuple(n for n in TABLES if n not in files),
+        missing_tables=tuple(n for n in all_specs if n not in files),
+        outcome_tables={n: tables[n] for n in extra},
     )
 
 
@@ -204,6 +217,20 @@ def _link_tables(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], out:
         typed[table] = df.drop(columns=["hire_date"], errors="ignore")
 
 
+def _link_outcome_tables(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable],
+                         links: dict[str, list[tuple[str, str]]], out: Collector) -> None:
+    """Each declared outcome table's rows must point at people or teams that exist."""
+    for table, pairs in links.items():
+        if table not in typed:
+            continue
+        df, file = typed[table], raws[table].file
+        for column, target in pairs:
+            key = "person_id" if target == "people" else "team"
+            known = set(as_text(raws[target].frame[key]).dropna()) if target in raws else set()
+            df = check_reference(df, column, file, known, pd.Index(typed[target][key]), target, out, table)
+        typed[table] = df
+
+
 def _apply_scope(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], cfg: ProgramConfig,
                  cut: pd.Timestamp | None, out: Collector) -> None:
     """Rows that are fine but not counted in this report: after the cutoff, other types/milestones."""
@@ -211,10 +238,11 @@ def _apply_scope(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], cfg:
     date_col = {"people": "hire_date", "sessions": "date", "milestones": "date", "tickets": "created_at", "surveys": "date"}
     if "milestones" in typed:
         m = typed["milestones"]
+        named = sorted({o.milestone for o in cfg.outcomes if o.kind == "milestone" and o.table == "milestones"})
         typed["milestones"] = out.exclude("milestones", raws["milestones"].file, m,
-                                          m["milestone"].str.lower() != cfg.competency_milestone.lower(),
-                                          f"other milestone (not '{cfg.competency_milestone}')", kind="scope",
-                                          column="milestone")
+                                          ~m["milestone"].str.lower().isin([n.lower() for n in named]),
+                                          f"other milestone (not {', '.join(repr(n) for n in named) or 'declared'})",
+                                          kind="scope", column="milestone")
     if "tickets" in typed and "type" in typed["tickets"].columns:
         t = typed["tickets"]
         counted = t["type"].isna() | t["type"].str.lower().isin([x.lower() for x in cfg.ticket_types])

@@ -11,6 +11,7 @@ import hashlib
 import io
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,11 +41,11 @@ def normalise_column(name: object) -> str:
     return re.sub(r"[\s\-]+", "_", str(name).strip().lower().lstrip("\ufeff"))
 
 
-def find_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
-    """Map each contract table to its file; two files for one table is a problem."""
+def find_files(folder: Path, extra: Iterable[str] = ()) -> tuple[dict[str, Path], list[Problem]]:
+    """Map each contract table (and each ``extra`` outcome table) to its file; two files for one is a problem."""
     found: dict[str, Path] = {}
     problems: list[Problem] = []
-    for table in TABLES:
+    for table in [*TABLES, *(t for t in extra if t not in TABLES)]:
         candidates = sorted(
             p for p in folder.iterdir()
             if p.is_file() and p.suffix.lower() in FILE_SUFFIXES and p.stem.lower() == table
