@@ -41,7 +41,7 @@ def _batched_columns(fit: DidFit, make_block):
 
 
 def _indicator_block(fit: DidFit, ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    block = np.zeros((len(values), len(ids)))
+    block = np.zeros((len(values), len(ids)), order="F")
     pos = fit.cluster - ids[0]
     rows = np.flatnonzero((pos >= 0) & (pos < len(ids)))
     block[rows, pos[rows]] = values[rows]

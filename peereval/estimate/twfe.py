@@ -85,7 +85,7 @@ class TwoWayFE:
 
     def demean(self, values: np.ndarray) -> np.ndarray:
         """Residuals of each column after projecting on unit and time dummies."""
-        x = np.array(values, dtype=float, copy=True)
+        x = np.array(values, dtype=float, copy=True, order="F")  # contiguous columns
         squeeze = x.ndim == 1
         if squeeze:
             x = x[:, None]
@@ -163,7 +163,9 @@ class DidFit:
                 self._xtw = np.ascontiguousarray(self.xt * self.w[:, None])
                 self._xtwx = self._xtw.T @ self.xt
             rhs = (out.T @ self._xtw).T  # k x b; (n x b)' (n x k) is the fast BLAS orientation
-            out = out - self.xt @ np.linalg.solve(self._xtwx, rhs)
+            coef = np.linalg.solve(self._xtwx, rhs)
+            # (coef' xt')' keeps demean's column-major layout, so the subtraction streams memory
+            out -= (coef.T @ self.xt.T).T if out.ndim == 2 else self.xt @ coef  # out is a fresh copy
         return out
 
     def cluster_sum(self, values: np.ndarray) -> np.ndarray:
