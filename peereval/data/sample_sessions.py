@@ -19,10 +19,16 @@ __all__ = ["sessions_and_attendance", "surveys_of"]
 
 
 def sessions_and_attendance(
-    rng: np.random.Generator, tm: dict, pp: dict, cal: Calendar, q: Quirks, qr
+    rng: np.random.Generator, tm: dict, pp: dict, cal: Calendar, q: Quirks, qr,
+    spec: dict | None = None, topics: list[str] | None = None,
 ) -> tuple[Table, Table, dict]:
-    """Sessions and attendance of the pilot teams, plus the realised participation KPIs."""
-    s = T.SESSIONS
+    """Sessions and attendance of the pilot teams, plus the realised participation KPIs.
+
+    ``spec``/``topics`` default to the engineering sample's ``SESSIONS``/``TOPICS`` (the sales
+    sample passes its own formats and topics).
+    """
+    s = T.SESSIONS if spec is None else spec
+    topics = T.TOPICS if topics is None else topics
     months, n = cal.months, tm["n"]
     active = (tm["wave"][:, None] >= 0) & (np.arange(months)[None, :] >= tm["start_idx"][:, None])
     counts = rng.poisson(tm["sess_rate"][:, None] * active).ravel()
@@ -58,7 +64,7 @@ def sessions_and_attendance(
         "duration_minutes": dur_col,
         "facilitator_id": take(pp["pid"], by_team[fac_pos]),
         "team": take(tm["names"], team),
-        "topic": take(T.TOPICS, rng.integers(0, len(T.TOPICS), n_s)),
+        "topic": take(topics, rng.integers(0, len(topics), n_s)),
     }
     # attendance: every invited team member, plus rare control-team visitors
     row_s = np.repeat(np.arange(n_s), k)
@@ -118,9 +124,16 @@ def sessions_and_attendance(
     return sessions, attendance, info
 
 
-def surveys_of(rng: np.random.Generator, pp: dict, info: dict, cal: Calendar) -> Table:
-    """Pulse answers for month m (first week of m+1) from people who attended in m."""
-    s = T.SURVEYS
+def surveys_of(
+    rng: np.random.Generator, pp: dict, info: dict, cal: Calendar,
+    spec: dict | None = None, comments: list[str] | None = None,
+) -> Table:
+    """Pulse answers for month m (first week of m+1) from people who attended in m.
+
+    ``spec``/``comments`` default to the engineering sample's ``SURVEYS``/``COMMENTS``.
+    """
+    s = T.SURVEYS if spec is None else spec
+    comments = T.COMMENTS if comments is None else comments
     person, month = info["attended"]
     key = np.unique(person * cal.months + month)
     person, month = key // cal.months, key % cal.months
@@ -140,8 +153,8 @@ def surveys_of(rng: np.random.Generator, pp: dict, info: dict, cal: Calendar) ->
     score[rng.random(n) < s["missing_score_share"]] = pd.NA
     has_c = rng.random(n) < s["comment_share"]
     comment = np.full(n, None, dtype=object)
-    comment[has_c] = np.array(T.COMMENTS, dtype=object)[
-        rng.integers(0, len(T.COMMENTS), int(has_c.sum()))
+    comment[has_c] = np.array(comments, dtype=object)[
+        rng.integers(0, len(comments), int(has_c.sum()))
     ]
     order = np.lexsort((person, date))
     return {
