@@ -121,8 +121,9 @@ def validate(
 @app.command()
 def sample(
     out_dir: Annotated[Path, typer.Argument(help="folder to write the generated dataset into")],
+    kind: Annotated[str, typer.Option(help="engineering (tickets, onboarding) or sales (deals, role-play pods)")] = "engineering",
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    teams: Annotated[int | None, typer.Option(help="number of teams (default 12; 1,000 with --scale large)")] = None,
+    teams: Annotated[int | None, typer.Option(help="number of teams (default 12; 15 sales; 1,000 with --scale large)")] = None,
     months: Annotated[int, typer.Option(help="number of months")] = 22,
     scale: Annotated[str, typer.Option(help="small, or large (~10 million tickets, Parquet)")] = "small",
     end_month: Annotated[str, typer.Option(help="last month of the data, YYYY-MM")] = "2026-10",
@@ -141,6 +142,8 @@ def sample(
     from peereval.data.sample import Quirks, generate
     from peereval.errors import ParameterError
 
+    if kind not in ("engineering", "sales"):
+        raise ParameterError(f"--kind must be engineering or sales, got {kind!r}")
     if scale not in ("small", "large"):
         raise ParameterError(f"--scale must be small or large, got {scale!r}")
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", end_month):
@@ -155,9 +158,18 @@ def sample(
             changed_duplicate_people=changed_duplicate_people)
     except ValueError as exc:
         raise ParameterError(f"sample option: {exc}") from None
+    if kind == "sales" and (scale != "small" or mix.active):
+        raise ParameterError("--kind sales takes only --seed, --teams, --months and --end-month "
+                             "(no --scale large, no quirks)")
     with out.status("generating sample data"):
         try:
-            generate(out_dir, seed=seed, teams=teams, months=months, scale=scale, end_month=end_month, quirks=mix)
+            if kind == "sales":
+                from peereval.data.sample_sales import generate_sales
+
+                generate_sales(out_dir, seed=seed, teams=teams, months=months, end_month=end_month)
+            else:
+                generate(out_dir, seed=seed, teams=teams, months=months, scale=scale, end_month=end_month,
+                         quirks=mix)
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
     if mix.active:
