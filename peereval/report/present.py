@@ -19,6 +19,7 @@ import pandas as pd
 
 from peereval import effects as fx
 from peereval.checks import PRETREND, PRETREND_ALERT_P
+from peereval.investment import Investment, WorthIt
 from peereval.report import charts, wording
 from peereval.report.analysis import MonthlyAnalysis
 
@@ -391,3 +392,60 @@ def comments(a: MonthlyAnalysis) -> Html:
     note = (f'<p class="pe-note">{c.withheld} comment{"s" if c.withheld != 1 else ""} withheld because '
             "they name a person.</p>") if c.withheld else ""
     return Html(f'<ul class="pe-comments">{items}</ul>{note}')
+
+
+def _hours_cell(value, mark: str = "¹", digits: int = 1) -> str:
+    return SUPPRESSED + mark if value is None else esc(f"{value:,.{digits}f}")
+
+
+def investment_section(inv: Investment, worth: WorthIt, min_group_size: int) -> Html:
+    """"Was it worth the time?": hours invested, per pilot team this month, and each gain in its units.
+
+    Pure function of the two results; privacy comes from their ``to_dict`` (no team names, small
+    groups suppressed with their complement), so the page and ``results.json`` agree.
+    """
+    d, w = inv.to_dict(min_group_size), worth.to_dict(min_group_size)
+    items = "".join(f"<li>{esc(s)}</li>" for s in wording.worth_it_sentences(d, w, min_group_size))
+    month, cum = d["month"], d["cumulative"]
+    rows = [[esc("Sessions"), *(SUPPRESSED + "¹" if s["sessions"] is None else f"{s['sessions']:,}"
+                                for s in (month, cum))]]
+    for key, label in (("attendee_hours", "Attendee hours"), ("facilitator_hours", "Facilitator hours"),
+                       ("person_hours", "People's time, hours (each person once per session)")):
+        rows.append([esc(label), _hours_cell(month[key]), _hours_cell(cum[key])])
+    rows.append([esc("Hours per person in pilot teams"), _hours_cell(month["pilot"]["hours_per_person"]),
+                 _hours_cell(cum["pilot"]["hours_per_person"])])
+    for group, label in (("control", "of which in sessions held by control teams, hours"),
+                         ("unknown_team", "of which in sessions of no known team, hours")):
+        if cum[group]["sessions"] or cum[group]["suppressed"]:
+            rows.append([esc(label), _hours_cell(month[group]["person_hours"]),
+                         _hours_cell(cum[group]["person_hours"])])
+    if d["cost_per_hour"] is not None:
+        rows.append([esc(f"Cost of people's time at {d['cost_per_hour']:,g} per hour"),
+                     _hours_cell(month.get("cost"), digits=0), _hours_cell(cum.get("cost"), digits=0)])
+    invested = _table(["time in sessions", d["report_month"], "up to its end, since the first session"], rows,
+                      notes=[f"¹ suppressed: fewer than {min_group_size} people behind this figure.",
+                             "Hours are session time as recorded; preparation time is not in the data. Sessions of "
+                             "control teams or of no known team are program time too and are included."])
+    team_rows = [[esc(r["team"]), *([SUPPRESSED + "²"] * 4 if r["suppressed"] else
+                                    [f"{r['sessions']:,}", _hours_cell(r["attendee_hours"]),
+                                     _hours_cell(r["facilitator_hours"]), _hours_cell(r["hours_per_person"])])]
+                 for r in d["per_team_month"] if r["month"] == d["report_month"]]
+    teams = _table(["team", "sessions", "attendee hours", "facilitator hours", "hours per person"], team_rows,
+                   caption=f"Pilot teams in {d['report_month']}",
+                   notes=[f"² suppressed: a team with fewer than {min_group_size} people, or a second team hidden "
+                          "so the first cannot be recovered from the totals."]).markup if team_rows else ""
+    gain_rows = []
+    for g in w["gains"]:
+        if g["refused"] or g["suppressed"]:
+            gain_rows.append([esc(g["outcome"]), esc(g["refused"] or SUPPRESSED + "¹"), "", "", esc(g["measure"])])
+            continue
+        ci = "—" if g["ci_low"] is None else f"{g['ci_low']:,.0f} to {g['ci_high']:,.0f}"
+        what = g["measure"] + (" (elapsed time, not effort)" if g["elapsed_not_effort"] else "")
+        gain_rows.append([esc(g["outcome"]), esc(f"{g['saved']:,.0f}"), esc(ci), esc(f"{g['per_item']:,.1f}"),
+                          esc(what)])
+    gains = _table(["outcome", "saved so far", "95% interval", "per item", "units"], gain_rows,
+                   notes=["Positive = sooner. Calendar time saved is set beside the hours invested, not subtracted "
+                          "from them, and is never counted as money."]).markup if gain_rows else ""
+    chart = figure(inv.plot(min_group_size=min_group_size).figure,
+                   "Bar chart: attendee hours and facilitator hours in sessions, by month.").markup
+    return Html(f'<div class="pe-worth"><ul>{items}</ul>{invested.markup}{gains}{teams}{chart}</div>')

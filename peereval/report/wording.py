@@ -215,3 +215,96 @@ def opening(analysis) -> str:
     return (f"This report covers {analysis.data.config.name} up to the end of {analysis.month}: "
             f"{started} of {n_pilot} pilot teams have started, compared with {n_control} control teams. "
             f"{design_caveat(n_pilot)}")
+
+
+def _hours(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.1f}"
+
+
+def _saved(x: float, gain: dict) -> str:
+    """An amount in a gain's units with its direction: "300 person-days sooner", "40 elapsed hours added"."""
+    if gain["kind"] == "milestone":
+        return f"{_hours(abs(x))} person-{gain['units']} {'sooner' if x >= 0 else 'later'}"
+    return f"{_hours(abs(x))} elapsed {gain['units']} {'saved' if x >= 0 else 'added'}"
+
+
+def _saved_interval(gain: dict) -> str:
+    lo, hi = gain.get("ci_low"), gain.get("ci_high")
+    if _missing(lo) or _missing(hi):
+        return "no reliable interval can be given yet"
+    if lo >= 0 or hi < 0:
+        a, b = sorted((abs(lo), abs(hi)))
+        return f"95% interval: {_hours(a)} to {_saved(b if lo >= 0 else -b, gain)}"
+    return f"95% interval: from {_saved(lo, gain)} to {_saved(hi, gain)}, so possibly none"
+
+
+def _invested(scope: dict) -> str:
+    return (f"{_hours(scope['attendee_hours'])} attendee hours and {_hours(scope['facilitator_hours'])} facilitator "
+            f"hours in {scope['sessions']:,} session{'s' if scope['sessions'] != 1 else ''}")
+
+
+def worth_it_sentences(inv: dict, worth: dict, min_group_size: int) -> list[str]:
+    """"Was it worth the time?" for leadership, from the ``investment`` block of ``results.json``
+    and :meth:`peereval.investment.WorthIt.to_dict`: hours invested, then each gain in its units."""
+    out = []
+    c, m, month = inv["cumulative"], inv["month"], inv.get("report_month", worth.get("month"))
+    if c["suppressed"]:
+        out.append(f"Time invested: suppressed (fewer than {min_group_size} people took part).")
+    elif not c["sessions"]:
+        out.append(f"Time invested: no sessions were held up to the end of {month}.")
+    else:
+        pilot = c["pilot"]
+        per = ("" if pilot["suppressed"] or _missing(pilot.get("hours_per_person")) else
+               f" (about {pilot['hours_per_person']:.1f} hours per person in pilot teams)")
+        first = f"The program took {_invested(c)} so far{per}."
+        if abs(c["person_hours"] - c["attendee_hours"] - c["facilitator_hours"]) > 1e-6:
+            first += (" Counting each person once per session (a facilitator may also be listed as an attendee), "
+                      f"that is {_hours(c['person_hours'])} hours of people's time in all.")
+        if m["suppressed"]:
+            first += f" The figures for {month} alone are suppressed (fewer than {min_group_size} people)."
+        elif m["sessions"]:
+            first += f" In {month} alone: {_invested(m)}."
+        else:
+            first += f" No sessions were held in {month}."
+        out.append(first)
+        flags = []
+        for group, held_by in (("control", "held by control teams"), ("unknown_team", "of no known team")):
+            g = c[group]
+            if g["suppressed"]:
+                flags.append(f"sessions {held_by} (figures suppressed)")
+            elif g["sessions"]:
+                flags.append(f"{g['sessions']:,} session{'s' if g['sessions'] != 1 else ''} {held_by} "
+                             f"({_hours(g['person_hours'])} hours of people's time)")
+        if pilot.get("sessions_before_start"):
+            n = pilot["sessions_before_start"]
+            flags.append(f"{n:,} session{'s' if n != 1 else ''} pilot teams held before their start")
+        if flags:
+            out.append("These totals include " + " and ".join(flags) + ": program time too, but outside the "
+                       "pilot teams' program after their start.")
+        if inv.get("cost_per_hour") is not None and not _missing(c.get("cost")):
+            out.append(f"At the given cost of {inv['cost_per_hour']:,g} per hour, the {_hours(c['person_hours'])} "
+                       f"hours of people's time so far cost about {c['cost']:,.0f}.")
+    shown = False
+    for g in worth.get("gains", []):
+        name = g["outcome"]
+        if g.get("refused"):
+            out.append(f"{name}: no time saved can be set against the hours yet ({g['refused']}).")
+        elif g.get("suppressed"):
+            out.append(f"{name}: suppressed (fewer than {min_group_size} pilot hires).")
+        elif g["kind"] == "milestone":
+            shown = True
+            out.append(f"{name}: about {_saved(g['per_item'], g).replace('person-', '')} per pilot hire, "
+                       f"{_saved(g['saved'], g)} across {g['items']:,} hires ({_saved_interval(g)}).")
+        else:
+            shown = True
+            out.append(f"{name}: about {_saved(g['per_item'], g)} per item, {_saved(g['saved'], g)} across "
+                       f"{g['items']:,} items ({_saved_interval(g)}). This is elapsed time, not effort: work "
+                       "finished sooner is not work done in fewer hours.")
+    if shown:
+        out.append("Time sooner is calendar time, not working hours, so it is set beside the hours invested, "
+                   "not subtracted from them" + (", and it is not money." if inv.get("cost_per_hour") is not None
+                                                 else "."))
+    elif not worth.get("gains"):
+        out.append("No outcome can be set against the hours in units of time yet: only milestones (such as "
+                   "onboarding) and durations (such as bug turnaround) can.")
+    return out
