@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from peereval.data.cohort import CohortData
-from peereval.describe import onboarding_frame, ticket_frame
-from peereval.effects import BugTurnaround, Onboarding, _json, _safe
+from peereval.errors import EstimationError
 from peereval.estimate.balance import BalanceResult, balance
+from peereval.estimate.did import did
+from peereval.estimate.result import EffectResult, _clean
+
+if TYPE_CHECKING:
+    from peereval.effects import OutcomeEffect
+    from peereval.outcomes.frame import OutcomeFrame
 
 PRETREND_ALERT_P = 0.10  # a caution, not a conclusion: false alarms measured in docs/validation.md
 CONTAMINATION_SHARE = 0.01
@@ -26,6 +32,7 @@ ATTRITION_GAP = 0.10
 
 # Check names are keys of results.json's "integrity" block and of the wording's cautions.
 PRETREND = "pre-period trends (placebo test)"
+PLACEBO_LEAD_MONTHS = 6
 CONTAMINATION = "contamination"
 ATTRITION = "differential attrition (proxy)"
 
@@ -37,31 +44,77 @@ class Integrity:
     checks: pd.DataFrame  # check, value, threshold, verdict, detail
 
     def to_dict(self) -> dict[str, Any]:
-        return {r.check: _json({"value": r.value, "threshold": r.threshold, "verdict": r.verdict,
-                                "detail": r.detail}) for r in self.checks.itertuples()}
+        return {r.check: _clean({"value": r.value, "threshold": r.threshold, "verdict": r.verdict,
+                                 "detail": r.detail, "outcome": r.outcome}) for r in self.checks.itertuples()}
 
     def alerts(self) -> list[str]:
         """Names of the checks that raised an alert."""
         return self.checks.loc[self.checks["verdict"] == "alert", "check"].tolist()
 
 
-def _pretrend_row(bug: BugTurnaround | None) -> tuple:
+def placebo_pretrend(rows: pd.DataFrame, starts: pd.Series, *, weights: str | None = None, covariates_of=None,
+                     lead: int = PLACEBO_LEAD_MONTHS, conf_level: float = 0.95,
+                     seed: int = 0) -> tuple[EffectResult | None, str | None]:
+    """Placebo DiD on the periods before the start: were pilot teams already diverging?
+
+    Pretends each pilot team started ``lead`` periods before its real start (fewer when there is
+    less history: half of it) and runs the same DiD, with the same inference, on rows (or cells)
+    from before any real exposure. Under parallel trends the placebo effect is zero; its p-value
+    is the pre-trend test (false alarms and power in docs/validation.md). ``rows`` has team,
+    period, treated and y; ``starts`` maps pilot teams to the period of their real start;
+    ``covariates_of(pre)`` adds adjustment columns and returns their names.
+    Returns (result, None) or (None, why it cannot be checked).
+    """
+    if starts.empty:
+        return None, "no pilot team has a start date"
+    pre = rows[(rows["treated"] == 0) & (rows["period"] < starts.max())].copy()
+    history = int(starts.min() - pre["period"].min()) if len(pre) else 0
+    lead = min(lead, history // 2)
+    if lead < 1:
+        return None, "fewer than 2 months of data before the first pilot start"
+    start_of = pre["team"].map(starts)
+    pre["placebo"] = (start_of.notna() & (pre["period"] >= start_of - lead)).astype(int)
+    covariates = covariates_of(pre) if covariates_of is not None else []
+    try:
+        res = did(pre, outcome="y", unit="team", time="period", treated="placebo", cluster="team",
+                  covariates=covariates, weights=weights, conf_level=conf_level, seed=seed)
+    except (EstimationError, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
+        return None, f"the placebo comparison cannot be estimated ({exc})"
+    method = (f"Placebo test: each pilot team pretends to start {lead} months before its real start, on "
+              f"rows from before any real start. {res.method}")
+    return res.replace(term="placebo change", method=method,
+                       details=dict(res.details) | {"placebo_lead_months": lead}), None
+
+
+def _pretrend_row(e: OutcomeEffect) -> tuple:
     threshold = f"placebo p < {PRETREND_ALERT_P:.2f}"
-    if bug is None or bug.refused:
-        return (PRETREND, math.nan, threshold, "cannot check", "no bug-turnaround comparison yet")
-    if bug.placebo is None:
-        return (PRETREND, math.nan, threshold, "cannot check", bug.placebo_note or "not enough months before the start")
-    p, change = bug.placebo.p_value, math.expm1(bug.placebo.estimate)
-    lead = bug.placebo.details.get("placebo_lead_months", 0)
-    words = (f"pretending each pilot team had started {lead} months earlier, the same comparison finds bugs "
-             f"resolved {abs(change):.0%} {'faster' if change < 0 else 'slower'} before anyone started (p = {p:.2f})")
+    name = f"{PRETREND}: {e.outcome.name}" if not e.outcome.builtin else PRETREND
+    if e.refused:
+        return (name, math.nan, threshold, "cannot check", f"no comparison yet ({e.refused})", e.outcome.key)
+    if e.placebo is None:
+        return (name, math.nan, threshold, "cannot check", e.placebo_note or "not enough months before the start",
+                e.outcome.key)
+    p, change = e.placebo.p_value, e.to_scale(e.placebo.estimate)
+    lead = e.placebo.details.get("placebo_lead_months", 0)
+    if e.outcome.key == "bug_turnaround":
+        found = f"bugs resolved {abs(change):.0%} {'faster' if change < 0 else 'slower'}"
+    elif e.scale == "points":
+        found = f"a change of {change * 100:+.1f} points in {e.outcome.name.lower()}"
+    elif e.scale == "units":
+        found = f"a change of {change:+.3g} in {e.outcome.name.lower()}"
+    else:
+        found = f"a change of {change:+.0%} in {e.outcome.name.lower()}"
+    words = (f"pretending each pilot team had started {lead} months earlier, the same comparison finds {found} "
+             f"before anyone started (p = {p:.2f})")
     if p < PRETREND_ALERT_P:
-        return (PRETREND, p, threshold, "alert", f"{words}: pilot teams were already diverging from control teams")
-    return (PRETREND, p, threshold, "ok", f"{words}: no sign that pilot teams were already diverging")
+        return (name, p, threshold, "alert", f"{words}: pilot teams were already diverging from control teams",
+                e.outcome.key)
+    return (name, p, threshold, "ok", f"{words}: no sign that pilot teams were already diverging", e.outcome.key)
 
 
-def integrity(data: CohortData, bug: BugTurnaround | None = None, onb: Onboarding | None = None) -> Integrity:
-    """Pre-period trends, contamination, cross-team facilitation, differential attrition, group sizes.
+def integrity(data: CohortData, effects: dict[str, OutcomeEffect] | None = None,
+              frames: dict[str, OutcomeFrame] | None = None) -> Integrity:
+    """Pre-period trends per outcome, contamination, cross-team facilitation, differential attrition, group sizes.
 
     Example:
         >>> import peereval
@@ -71,7 +124,8 @@ def integrity(data: CohortData, bug: BugTurnaround | None = None, onb: Onboardin
         >>> integrity(data).to_dict()["contamination"]["verdict"]
         'ok'
     """
-    rows = [_pretrend_row(bug)] if bug is not None else []
+    effects = effects or {}
+    rows = [_pretrend_row(e) for e in effects.values() if e.outcome.kind != "milestone"]
     team_of = data.people.set_index("person_id")["team"]
     cohort_of = data.teams.set_index("team")["cohort"]
     sess_team = data.sessions.set_index("session_id")["team"]
@@ -84,60 +138,72 @@ def integrity(data: CohortData, bug: BugTurnaround | None = None, onb: Onboardin
     rows.append((CONTAMINATION, share,
                  f"≥ {CONTAMINATION_SHARE:.0%} of attendance, from ≥ {CONTAMINATION_PEOPLE} control-team people",
                  "alert" if alert else "ok",
-                 f"{n_people} control-team people attended pilot sessions ({share:.1%} of attendance)"))
+                 f"{n_people} control-team people attended pilot sessions ({share:.1%} of attendance)", None))
     fac = data.sessions.assign(own=data.sessions["facilitator_id"].map(team_of))
     moved = fac[(fac["own"] != fac["team"]) & (fac["own"].map(cohort_of) != fac["team"].map(cohort_of))]
     n_moved = moved["facilitator_id"].nunique()
     rows.append(("people facilitating across pilot/control", float(n_moved), "any", "alert" if n_moved else "ok",
                  f"{n_moved} people led sessions for a team of the other cohort (moved teams, or shared); "
-                 "the people export has one team per person, so moves themselves cannot be seen"))
-    if onb is not None and onb.n_pilot and onb.n_control:
-        frame = onboarding_frame(data)
-        frame = frame[frame["group"].isin(["pilot", "control"])]
-        long_open = frame[(frame["event"] == 0) & (frame["days"] > 365)].groupby("group").size()
-        sizes = frame.groupby("group").size()
+                 "the people export has one team per person, so moves themselves cannot be seen", None))
+    for key, e in effects.items():
+        frame = (frames or {}).get(key)
+        if e.outcome.kind != "milestone" or frame is None or not e.extra.get("n_pilot") or not e.extra.get("n_control"):
+            continue
+        hires = frame.rows[frame.rows["group"].isin(["pilot", "control"])]
+        long_open = hires[(hires["event"] == 0) & (hires["days"] > 365)].groupby("group").size()
+        sizes = hires.groupby("group").size()
         rates = (long_open.reindex(sizes.index).fillna(0) / sizes).to_dict()
         gap = abs(rates.get("pilot", 0.0) - rates.get("control", 0.0))
-        rows.append((ATTRITION, gap, f"gap ≥ {ATTRITION_GAP * 100:.0f} percentage points",
+        name = ATTRITION if e.outcome.builtin else f"{ATTRITION}: {e.outcome.name}"
+        rows.append((name, gap, f"gap ≥ {ATTRITION_GAP * 100:.0f} percentage points",
                      "alert" if gap >= ATTRITION_GAP else "ok",
-                     "share of hires still not competent after a year (likely left), pilot vs control; "
-                     "the people export has no leaving dates"))
+                     "share of hires without the milestone after a year (likely left), pilot vs control; "
+                     "the people export has no leaving dates", key))
     min_group = data.config.min_group_size
-    small = []
-    if bug is not None and bug.refused:
-        small.append(f"bug turnaround: {bug.refused}")
-    if onb is not None and onb.refused:
-        small.append(f"onboarding: {onb.refused}")
+    small = [f"{e.outcome.name.lower()}: {e.refused}" for e in effects.values() if e.refused]
     rows.append(("groups too small to estimate", float(len(small)), f"fewer than {min_group} people / no started pilot",
-                 "alert" if small else "ok", "; ".join(small) or "every estimate has enough data"))
-    return Integrity(pd.DataFrame(rows, columns=["check", "value", "threshold", "verdict", "detail"]))
+                 "alert" if small else "ok", "; ".join(small) or "every estimate has enough data", None))
+    return Integrity(pd.DataFrame(rows, columns=["check", "value", "threshold", "verdict", "detail", "outcome"]))
 
 
-def team_balance(data: CohortData) -> BalanceResult | None:
-    """Pilot vs control teams before the first pilot start: size, ticket volume, turnaround, hiring.
+def team_balance(data: CohortData, frames: dict[str, OutcomeFrame] | None = None) -> BalanceResult | None:
+    """Pilot vs control teams before the first pilot start: size, hiring, and each outcome's volume and level.
 
     Example:
         >>> import peereval
         >>> from pathlib import Path
+        >>> from peereval.outcomes import build_all
         >>> sample = Path(peereval.__file__).parents[1] / "data" / "sample"
         >>> data = peereval.load(sample, cutoff="2026-10-31")
-        >>> team_balance(data).summary()["covariate"].tolist()
+        >>> team_balance(data, build_all(data)).summary()["covariate"].tolist()
         ['people', 'bugs per month', 'median hours to fix a bug', 'hires']
     """
     starts = data.pilot_teams["pilot_start"].dropna()
     if starts.empty or (data.teams["cohort"] == "control").sum() == 0:
         return None
     first = starts.min()
-    t = ticket_frame(data)
-    pre = t[(t["created_at"] < first) & ~t["open"]]
-    months = max(1, pre["month"].nunique())
     teams = data.teams.set_index("team")
     df = pd.DataFrame({"team": teams.index, "is_pilot": (teams["cohort"] == "pilot").astype(int).to_numpy()})
     df["people"] = df["team"].map(data.people.groupby("team").size()).fillna(0)
-    df["bugs per month"] = df["team"].map(pre.groupby("team").size() / months).fillna(0)
-    df["median hours to fix a bug"] = df["team"].map(pre.groupby("team")["hours"].median())
+    names = ["people"]
+    for key, frame in (frames or {}).items():
+        o = frame.outcome
+        if o.kind in ("milestone", "rate"):
+            continue
+        rows = frame.rows[frame.rows["date"] < first]
+        if o.kind == "duration":
+            rows = rows[~rows["open"]]
+        months = max(1, rows["period"].nunique())
+        volume, level = ("bugs per month", "median hours to fix a bug") if key == "bug_turnaround" else \
+            (f"{o.name}: rows per month", f"{o.name}: {'median hours' if o.kind == 'duration' else 'mean'}")
+        df[volume] = df["team"].map(rows.groupby("team").size() / months).fillna(0)
+        value = rows.groupby("team")["hours"].median() if o.kind == "duration" else rows.groupby("team")["y"].mean()
+        df[level] = df["team"].map(value)
+        names += [volume, level]
     hires = data.people[data.people["hire_date"] < first].groupby("team").size()
     df["hires"] = df["team"].map(hires).fillna(0)
     df = df.dropna()
-    return _safe(lambda: balance(df, group="is_pilot", covariates=["people", "bugs per month",
-                                                                    "median hours to fix a bug", "hires"]))
+    try:
+        return balance(df, group="is_pilot", covariates=[*names, "hires"])
+    except (ValueError, np.linalg.LinAlgError, RuntimeError):
+        return None

@@ -1,207 +1,287 @@
-"""Domain estimates the report shows: bug turnaround, onboarding speed, design checks, and the MDE.
+"""The program's effect on each outcome: one result type, :class:`OutcomeEffect`, for every kind.
 
-Each function takes a validated :class:`~peereval.data.cohort.CohortData` and returns a frozen
-result that says what it estimated, on which rows, and which rows it left out and why. When the
-design cannot support an estimate (no pilot team started, too few hires) the result carries a
-plain ``refused`` reason instead of a noisy number.
+:func:`effect` takes an outcome's analysis frame (see :mod:`peereval.outcomes`) and runs the
+validated machinery for its kind: two-way fixed-effects DiD with inference chosen for the number
+of pilot teams (``duration`` on rows with its adjustments; ``proportion``, ``mean`` and ``rate``
+on team-period cells weighted by rows or headcount), the event study, the staggered-start check
+and the placebo pre-trend test; or, for ``milestone``, Kaplan–Meier curves and a log-normal time
+ratio clustered by team. When the design cannot support an estimate the result carries a plain
+``refused`` reason instead of a number.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from peereval.data.cohort import CohortData
-from peereval.describe import onboarding_frame, ticket_frame, ticket_variability
+from peereval.checks import placebo_pretrend
 from peereval.errors import EstimationError
 from peereval.estimate.aft import time_ratio
 from peereval.estimate.did import did
 from peereval.estimate.event_study import EventStudyResult, event_study
-from peereval.estimate.power import DidDesign, OnboardingDesign, PowerResult, mde
-from peereval.estimate.result import EffectResult
+from peereval.estimate.result import EffectResult, _clean
 from peereval.estimate.staggered import staggered_did
 from peereval.estimate.survival import KMResult, km
 from peereval.estimate.twfe import TwoWayFE, codes_of
+from peereval.outcomes.declare import Outcome
+from peereval.outcomes.frame import OutcomeFrame
 
-DEFAULT_WINDOW_DAYS = 30
-PLACEBO_LEAD_MONTHS = 6
-
-
-def _month_index(ts: pd.Series | pd.Timestamp) -> Any:
-    if isinstance(ts, pd.Timestamp):
-        return ts.year * 12 + ts.month - 1
-    return ts.dt.year * 12 + ts.dt.month - 1
+Scale = Literal["relative", "points", "speedup", "units"]
+ITEMS = {"duration": "items", "proportion": "rows", "mean": "rows", "rate": "rows"}
 
 
-def _pct(x: float) -> float:
-    return math.expm1(x) if np.isfinite(x) else float("nan")
-
-
-class FollowedTickets(NamedTuple):
-    """The bug-turnaround analysis frame and what was left out of it (and why)."""
-
-    frame: pd.DataFrame
-    end: pd.Timestamp
-    excluded: dict[str, int]
-    notes: dict[str, int]
-
-
-TRANSITION_REASON = ("created in the month its pilot team started, a month that mixes tickets from before and "
-                     "after the start (left out for that team)")
-
-
-def followed_tickets(data: CohortData, window_days: int = DEFAULT_WINDOW_DAYS) -> FollowedTickets:
-    """Tickets with a complete follow-up window, with ``log_hours`` and an integer month ``period``.
-
-    Exposure is decided per ticket: ``treated`` is 1 when a pilot team's ticket was created on
-    or after the team's start, whatever the day. When a team's start month holds tickets from
-    both before and after its start, that team-month is left out (a washout; chosen by the
-    Monte Carlo in ``benchmarks/coverage_midmonth.py``: unbiased even when tickets from late in
-    a month differ, where keeping only the after-start part is not), so every team-month is
-    wholly before or wholly after the start and month-level views (the event study, the
-    staggered check, randomization over teams) agree with the per-ticket exposure. Tickets
-    created less than ``window_days`` before the end of the data are left out; tickets still
-    open after the window are top-coded at the window length. Both are counted.
-    """
-    t = ticket_frame(data)
-    end = (data.cutoff + pd.Timedelta(days=1)) if data.cutoff is not None else t["created_at"].max()
-    t["period"] = _month_index(t["created_at"])
-    in_start = (t["cohort"] == "pilot") & (t["period"] == _month_index(t["pilot_start"]))
-    mixed = t.loc[in_start & (t["treated"] == 0), "team"].unique()
-    transition = in_start & t["team"].isin(mixed)
-    full = t["created_at"] <= end - pd.Timedelta(days=window_days)
-    t = t[full & ~transition].copy()
-    cap = window_days * 24.0
-    late = t["hours"].isna() | (t["hours"] > cap)
-    t["log_hours"] = np.log(t["hours"].fillna(cap).clip(1 / 60, cap))
-    excluded = {f"created in the last {window_days} days (follow-up window not complete)": int((~full).sum()),
-                TRANSITION_REASON: int((transition & full).sum())}
-    notes = {f"still open after {window_days} days: counted as {window_days} days": int(late.sum())}
-    return FollowedTickets(t, end, {k: v for k, v in excluded.items() if v}, notes)
+def _scale_of(o: Outcome) -> Scale:
+    if o.kind == "milestone":
+        return "speedup"
+    if o.kind == "proportion":
+        return "points"
+    if o.kind == "mean" and o.scale == "level":
+        return "units"
+    return "relative"
 
 
 @dataclass(frozen=True)
-class BugTurnaround:
-    """Effect of the program on bug resolution time, as a proportional change (−0.18 = 18% faster).
+class OutcomeEffect:
+    """The estimated effect on one outcome, on the scale the report states it in.
 
-    ``effect`` is on the log-hours scale; ``change``/``ci_low``/``ci_high`` on the percent scale.
-    Only tickets with a full follow-up window (created at least ``window_days`` before the
-    cutoff) are used; tickets still open after the window are top-coded at the window length.
+    ``estimate``/``ci_low``/``ci_high`` are on ``scale``: ``relative`` (−0.18 = 18% lower),
+    ``points`` (0.05 = 5 percentage points higher), ``speedup`` (0.20 = reached 20% sooner) or
+    ``units``. ``model`` is the fitted estimator's result on its own scale (log hours, share,
+    rate, time ratio). ``baseline`` is the pilot teams' counterfactual level (share, rate) used
+    for relative changes, or the typical control duration in days for milestones.
     """
 
-    effect: EffectResult | None
-    naive_change: float
-    staggered: EffectResult | None
-    events: EventStudyResult | None
-    window_days: int
-    n_tickets: int
-    n_teams: int
-    n_pilot_teams: int
+    outcome: Outcome
+    model: EffectResult | None
+    n_rows: int = 0
+    n_teams: int = 0
+    n_pilot_teams: int = 0
+    baseline: float = math.nan
+    naive: float = math.nan
+    staggered: EffectResult | None = None
+    events: EventStudyResult | None = None
+    placebo: EffectResult | None = None
+    placebo_note: str | None = None
+    km: KMResult | None = None
     excluded: dict[str, int] = field(default_factory=dict)
     notes: dict[str, int] = field(default_factory=dict)
     refused: str | None = None
-    placebo: EffectResult | None = None
-    placebo_note: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def change(self) -> float:
-        return _pct(self.effect.estimate) if self.effect else float("nan")
+    def scale(self) -> Scale:
+        return _scale_of(self.outcome)
+
+    def to_scale(self, x: float) -> float:
+        """A model-scale value on the report's scale."""
+        if not np.isfinite(x):
+            return math.nan
+        kind = self.outcome.kind
+        if kind == "milestone":
+            return 1 - x
+        if kind == "rate":
+            return x / self.baseline if self.baseline > 0 else math.nan
+        if self.scale == "relative":
+            return math.expm1(x)
+        return x
+
+    @property
+    def estimate(self) -> float:
+        return self.to_scale(self.model.estimate) if self.model else math.nan
 
     @property
     def ci_low(self) -> float:
-        return _pct(self.effect.ci_low) if self.effect else float("nan")
+        if not self.model:
+            return math.nan
+        return self.to_scale(self.model.ci_high if self.outcome.kind == "milestone" else self.model.ci_low)
 
     @property
     def ci_high(self) -> float:
-        return _pct(self.effect.ci_high) if self.effect else float("nan")
+        if not self.model:
+            return math.nan
+        return self.to_scale(self.model.ci_low if self.outcome.kind == "milestone" else self.model.ci_high)
+
+    @property
+    def p_value(self) -> float:
+        return self.model.p_value if self.model else math.nan
+
+    @property
+    def method(self) -> str:
+        return self.model.method if self.model else (self.refused or "")
+
+    @property
+    def relative(self) -> float:
+        """For proportions: the change in points as a share of the counterfactual level."""
+        if self.outcome.kind != "proportion" or not self.model or not self.baseline > 0:
+            return math.nan
+        return self.model.estimate / self.baseline
+
+    def summary(self) -> pd.DataFrame:
+        """One row: estimate, ci_low, ci_high, p_value, scale, n_rows, n_teams, n_pilot_teams, method."""
+        return pd.DataFrame([{k: v for k, v in self.to_dict().items() if k in (
+            "estimate", "ci_low", "ci_high", "p_value", "scale", "n_rows", "n_teams", "n_pilot_teams", "method")}],
+            index=pd.Index([self.outcome.name], name="outcome"))
 
     def to_dict(self) -> dict[str, Any]:
-        e = self.effect
-        return _json({
-            "change": self.change, "ci_low": self.ci_low, "ci_high": self.ci_high,
-            "p_value": e.p_value if e else None, "method": e.method if e else self.refused,
-            "n_tickets": self.n_tickets, "n_teams": self.n_teams, "n_pilot_teams": self.n_pilot_teams,
-            "window_days": self.window_days, "naive_before_after_change": self.naive_change,
-            "staggered_change": _pct(self.staggered.estimate) if self.staggered else None,
+        """JSON-safe: one object of ``results.json``'s ``outcomes`` (status and verdict are added by the report)."""
+        o = self.outcome
+        return _clean({
+            "name": o.name, "key": o.key, "kind": o.kind, "table": o.table, "scale": self.scale,
+            "estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high, "p_value": self.p_value,
+            "relative_change": self.relative if o.kind == "proportion" else None,
+            "better": o.better, "target": o.target, "method": self.method, "n_rows": self.n_rows,
+            "n_teams": self.n_teams, "n_pilot_teams": self.n_pilot_teams, "baseline": self.baseline,
+            "naive_before_after": self.naive,
+            "staggered_estimate": self.to_scale(self.staggered.estimate) if self.staggered else None,
             "pretrend_p_value": self.placebo.p_value if self.placebo else None,
-            "placebo_change": _pct(self.placebo.estimate) if self.placebo else None,
+            "placebo_estimate": self.to_scale(self.placebo.estimate) if self.placebo else None,
             "placebo_method": self.placebo.method if self.placebo else self.placebo_note,
-            "excluded": self.excluded, "notes": self.notes, "refused": self.refused,
+            "excluded": dict(self.excluded), "notes": dict(self.notes), "refused": self.refused,
+            **{k: v for k, v in self.extra.items() if isinstance(v, (int, float, str)) or v is None},
         })
 
+    def _repr_html_(self) -> str:
+        ci = "no interval" if not np.isfinite(self.ci_low) else f"{self.ci_low:.3g} to {self.ci_high:.3g}"
+        what = self.refused or f"{self.estimate:.3g} ({ci}; p = {self.p_value:.3g})"
+        return (f"<table><tr><th>{self.outcome.name}</th><th>{self.scale}</th></tr><tr><td>effect</td>"
+                f"<td>{what}</td></tr><tr><td>rows / teams / pilot teams</td><td>{self.n_rows} / {self.n_teams}"
+                f" / {self.n_pilot_teams}</td></tr><tr><td>method</td><td>{self.method}</td></tr></table>")
 
-def bug_turnaround(data: CohortData, *, window_days: int = DEFAULT_WINDOW_DAYS, conf_level: float = 0.95,
-                   seed: int = 0) -> BugTurnaround:
-    """DiD on log resolution hours with team and month fixed effects and priority as a covariate.
+    def __repr__(self) -> str:
+        if self.refused:
+            return f"OutcomeEffect({self.outcome.name}: refused — {self.refused})"
+        return (f"OutcomeEffect({self.outcome.name}: {self.estimate:.4g} [{self.ci_low:.4g}, {self.ci_high:.4g}] "
+                f"{self.scale}, p={self.p_value:.3g}, n={self.n_rows})")
 
-    Assumes parallel trends between pilot and control teams and no anticipation; inference is
-    chosen for the number of (pilot) teams by :func:`peereval.estimate.did`. The Callaway &
-    Sant'Anna estimate on team-month means is computed beside it as a check that staggered
-    starts with wave-specific effects do not bias the two-way fixed-effects number.
+    def plot(self, ax=None):
+        """The estimate with its interval on the report's scale; returns the axes."""
+        import matplotlib.pyplot as plt
 
-    Example:
-        >>> import peereval
-        >>> from pathlib import Path
-        >>> sample = Path(peereval.__file__).parents[1] / "data" / "sample"
-        >>> data = peereval.load(sample, cutoff="2026-10-31")
-        >>> bug = bug_turnaround(data)
-        >>> round(bug.change, 3), bug.n_pilot_teams   # 17.6% faster; truth in TRUTH.json: -0.180
-        (-0.176, 4)
-    """
-    t, end, excluded, notes = followed_tickets(data, window_days)
-    starts = data.teams.set_index("team")["pilot_start"]
-    started = starts[(data.teams.set_index("team")["cohort"] == "pilot") & (starts <= end)]
-    n_teams, n_pilot = int(t["team"].nunique()), int(t.loc[t["treated"] == 1, "team"].nunique())
-    base = dict(window_days=window_days, n_tickets=len(t), n_teams=n_teams, n_pilot_teams=n_pilot,
-                excluded=excluded, notes=notes)
-    refused = _refuse_turnaround(t, n_pilot, data)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 1.6))
+        if np.isfinite(self.ci_low):
+            ax.errorbar([self.estimate], [0], xerr=[[self.estimate - self.ci_low], [self.ci_high - self.estimate]],
+                        fmt="o", color="#0072B2", capsize=4)
+        elif np.isfinite(self.estimate):
+            ax.plot([self.estimate], [0], "o", color="#0072B2")
+        ax.axvline(0, color="#555555", lw=0.8, ls="--")
+        ax.set_yticks([0], [self.outcome.name])
+        ax.set_xlabel(f"effect ({self.scale})")
+        return ax
+
+
+def effect(frame: OutcomeFrame, *, conf_level: float = 0.95, seed: int = 0, min_group: int = 5) -> OutcomeEffect:
+    """The program's effect on one outcome (see the module docs for the method by kind)."""
+    if frame.outcome.kind == "milestone":
+        return _milestone_effect(frame, conf_level=conf_level, min_group=min_group)
+    return _did_effect(frame, conf_level=conf_level, seed=seed)
+
+
+def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int) -> OutcomeEffect:
+    o, t = frame.outcome, frame.used.copy()
+    cal = frame.calendar
+    end = frame.extra.get("end", cal.end)
+    started = cal.start_periods(started_by=end) if end is not None else cal.start_periods()
+    n_pilot = int(t.loc[t["treated"] == 1, "team"].nunique())
+    base = dict(n_rows=int(frame.extra.get("rows", len(t))) if o.kind == "rate" else len(t),
+                n_teams=int(t["team"].nunique()), n_pilot_teams=n_pilot, excluded=dict(frame.excluded),
+                notes=dict(frame.notes), extra={"window_days": o.window_days, "n_treated_rows": int(t["treated"].sum())}
+                if o.kind == "duration" else {})
+    refused = _refuse(t, n_pilot, o)
     if refused:
-        return BugTurnaround(None, float("nan"), None, None, refused=refused, **base)
-    covariates, cov_note = _priority_covariates(t)
+        return OutcomeEffect(o, None, refused=refused, **base)
+    weights = frame.weight
+    if o.kind == "duration":
+        fit_frame, (covariates, note) = t, adjustments(t, o.adjust_for)
+    else:
+        fit_frame, covariates, note, weights = frame.cells(), [], "", "n"
     try:
-        effect = did(t, outcome="log_hours", unit="team", time="period", treated="treated", cluster="team",
-                     covariates=covariates, conf_level=conf_level, seed=seed)
+        res = did(fit_frame, outcome="y", unit="team", time="period", treated="treated", cluster="team",
+                  covariates=covariates, weights=weights, conf_level=conf_level, seed=seed)
     except EstimationError as exc:  # the data cannot support the comparison: say why, keep the report
-        return BugTurnaround(None, float("nan"), None, None, refused=str(exc), **base)
-    effect = effect.replace(term="log change in hours", method=f"{effect.method} {cov_note}".strip())
-    pilot = t[t["team"].isin(started.index)]
-    naive = pilot.loc[pilot["treated"] == 1, "log_hours"].mean() - pilot.loc[pilot["treated"] == 0, "log_hours"].mean()
-    t["first_treated"] = t["team"].map(_month_index(started.dropna()) if len(started) else pd.Series(dtype=float))
-    events = _safe(lambda: event_study(t, outcome="log_hours", unit="team", time="period",
+        return OutcomeEffect(o, None, refused=str(exc), **base)
+    what = {"duration": "log change in hours", "proportion": "change in share", "rate": "change in rate",
+            "mean": "log change" if o.scale == "log" else "change"}[o.kind]
+    res = res.replace(term=what, method=f"{res.method} {note}".strip())
+    w = fit_frame[weights] if weights else pd.Series(1.0, index=fit_frame.index)
+    treated = fit_frame["treated"] == 1
+    baseline = float(np.average(fit_frame.loc[treated, "y"], weights=w[treated])) - res.estimate
+    pilot = fit_frame[fit_frame["team"].isin(started.index)]
+    pw = w[pilot.index]
+    after, before = pilot["treated"] == 1, pilot["treated"] == 0
+    naive = (np.average(pilot.loc[after, "y"], weights=pw[after]) - np.average(pilot.loc[before, "y"], weights=pw[before])
+             if after.any() and before.any() else math.nan)
+    fit_frame = fit_frame.assign(first_treated=fit_frame["team"].map(started))
+    events = _safe(lambda: event_study(fit_frame, outcome="y", unit="team", time="period",
                                        first_treated="first_treated", cluster="team", conf_level=conf_level))
-    cells = t.groupby(["team", "period"], as_index=False).agg(log_hours=("log_hours", "mean"),
-                                                              first_treated=("first_treated", "first"))
-    full_periods = cells.groupby("period")["team"].transform("size") == cells["team"].nunique()
-    cells = cells[full_periods]  # the balanced panel the staggered check needs
-    stag = _safe(lambda: staggered_did(cells, outcome="log_hours", unit="team", time="period",
-                                       first_treated="first_treated", conf_level=conf_level,
-                                       seed=seed).aggregate("simple"))
-    starts_all = _month_index(starts[data.teams.set_index("team")["cohort"] == "pilot"].dropna())
-    placebo, placebo_note = placebo_pretrend(t, starts_all, conf_level=conf_level, seed=seed)
-    return BugTurnaround(effect, _pct(naive), stag, events, placebo=placebo, placebo_note=placebo_note, **base)
+    cells = fit_frame.groupby(["team", "period"], as_index=False).agg(y=("y", "mean"),
+                                                                      first_treated=("first_treated", "first"))
+    cells = cells[cells.groupby("period")["team"].transform("size") == cells["team"].nunique()]  # balanced
+    stag = _safe(lambda: staggered_did(cells, outcome="y", unit="team", time="period", first_treated="first_treated",
+                                       conf_level=conf_level, seed=seed).aggregate("simple"))
+    pilots = cal.start_periods()
+    placebo, placebo_note = placebo_pretrend(
+        fit_frame, pilots, weights=weights,
+        covariates_of=(lambda pre: adjustments(pre, o.adjust_for)[0]) if o.kind == "duration" else None,
+        conf_level=conf_level, seed=seed)
+    out = OutcomeEffect(o, res, baseline=baseline if o.kind in ("proportion", "rate") else math.nan,
+                        staggered=stag, events=events, placebo=placebo, placebo_note=placebo_note, **base)
+    naive_scaled = out.to_scale(naive) if o.kind != "rate" else (naive / (baseline + res.estimate - naive)
+                                                                 if np.isfinite(naive) else math.nan)
+    return _replace(out, naive=naive_scaled)
 
 
-def _priority_covariates(t: pd.DataFrame) -> tuple[list[str], str]:
-    """Priority indicators that the fixed effects do not already absorb (added to ``t``), and a note.
+def _replace(e: OutcomeEffect, **changes: Any) -> OutcomeEffect:
+    import dataclasses
 
-    Blank priorities are their own level ("unknown"). Levels that coincide with particular teams
-    or months (e.g. only one team labels priorities) cannot be adjusted for and are left out.
+    return dataclasses.replace(e, **changes)
+
+
+def _refuse(t: pd.DataFrame, n_pilot: int, o: Outcome) -> str | None:
+    rows = "bug tickets" if o.builtin else f"{o.table} rows"
+    if t.empty:
+        return (f"no {rows} with a complete follow-up window yet" if o.kind == "duration"
+                else f"no {rows} in scope yet")
+    if n_pilot == 0:
+        return f"no pilot team has {rows} since its start yet"
+    if (t["cohort"] == "control").sum() == 0:
+        return f"there are no control-team {rows} to compare with"
+    return None
+
+
+def adjustments(t: pd.DataFrame, columns: tuple[str, ...]) -> tuple[list[str], str]:
+    """Indicator columns for each adjustment's levels that the fixed effects do not absorb (added to ``t``).
+
+    Blank values are their own level ("unknown"). Levels that coincide with particular teams or
+    months (e.g. only one team labels priorities) cannot be adjusted for and are left out, with a note.
     """
-    if "priority" not in t.columns:
-        return [], "Bug priority is not in the tickets table, so it is not adjusted for."
-    levels = sorted(t["priority"].unique())
-    if len(levels) < 2:
-        shown = "blank" if levels == ["unknown"] else f"'{levels[0]}'" if levels else "none"
-        return [], f"Bug priority is not adjusted for: every ticket has the same priority ({shown})."
-    names = []
-    for lv in levels[1:]:
-        name = f"priority_{lv}"
-        t[name] = (t["priority"] == lv).astype(float)
-        names.append(name)
+    names: list[str] = []
+    notes: list[str] = []
+    for col in columns:
+        label = "Bug priority" if col == "priority" else f"'{col}'"
+        if col not in t.columns:
+            notes.append(f"{label} is not in the {'tickets' if col == 'priority' else 'outcome'} table, so it is "
+                         "not adjusted for.")
+            continue
+        levels = sorted(t[col].astype(str).unique())
+        if len(levels) < 2:
+            shown = "blank" if levels == ["unknown"] else f"'{levels[0]}'" if levels else "none"
+            notes.append(f"{label} is not adjusted for: every row has the same value ({shown})."
+                         .replace("every row has the same value", "every ticket has the same priority"
+                                  if col == "priority" else "every row has the same value"))
+            continue
+        new = []
+        for lv in levels[1:]:
+            name = f"{col}_{lv}"
+            t[name] = (t[col].astype(str) == lv).astype(float)
+            new.append(name)
+        names += new
+    if not names:
+        return [], " ".join(notes)
     ucodes, n_unit = codes_of(t["team"])
     tcodes, n_time = codes_of(t["period"])
     z = TwoWayFE(ucodes, tcodes, n_unit, n_time).demean(t[names].to_numpy())
@@ -210,53 +290,43 @@ def _priority_covariates(t: pd.DataFrame) -> tuple[list[str], str]:
         trial = z[:, keep + [j]]
         if np.linalg.matrix_rank(trial, tol=1e-8 * max(1.0, float(np.abs(trial).max()))) == len(keep) + 1:
             keep.append(j)
-    dropped = [levels[1 + j] for j in range(len(names)) if j not in keep]
-    if not dropped:
-        return names, ""
-    return ([names[j] for j in keep],
-            f"Priority level(s) {', '.join('blank' if d == 'unknown' else repr(d) for d in dropped)} are not adjusted for: they coincide with "
-            "particular teams or months, so the comparison already accounts for them.")
+    dropped = [names[j] for j in range(len(names)) if j not in keep]
+    if dropped:
+        shown = ", ".join("blank" if d.endswith("_unknown") else repr(d.split("_", 1)[1]) for d in dropped)
+        notes.append(f"{'Priority' if all(d.startswith('priority_') for d in dropped) else 'Adjustment'} level(s) "
+                     f"{shown} are not adjusted for: they coincide with particular teams or months, so the "
+                     "comparison already accounts for them.")
+    return [names[j] for j in keep], " ".join(notes)
 
 
-def placebo_pretrend(t: pd.DataFrame, starts: pd.Series, *, lead: int = PLACEBO_LEAD_MONTHS,
-                     conf_level: float = 0.95, seed: int = 0) -> tuple[EffectResult | None, str | None]:
-    """Placebo DiD on the months before the start: were pilot teams already diverging?
-
-    Pretends each pilot team started ``lead`` months before its real start (fewer when there
-    is less history) and runs the same DiD, with the same inference, on tickets created
-    before any real exposure. Under parallel trends the placebo effect is zero; its p-value is
-    the pre-trend test. ``starts`` maps pilot teams to the period of their real start.
-    Returns (result, None) or (None, why it cannot be checked).
-    """
-    if starts.empty:
-        return None, "no pilot team has a start date"
-    pre = t[(t["treated"] == 0) & (t["period"] < starts.max())].copy()
-    history = int(starts.min() - pre["period"].min()) if len(pre) else 0
-    lead = min(lead, history // 2)
-    if lead < 1:
-        return None, "fewer than 2 months of tickets before the first pilot start"
-    start_of = pre["team"].map(starts)
-    pre["placebo"] = (start_of.notna() & (pre["period"] >= start_of - lead)).astype(int)
-    covariates, _ = _priority_covariates(pre)
+def _milestone_effect(frame: OutcomeFrame, *, conf_level: float, min_group: int) -> OutcomeEffect:
+    o, hires = frame.outcome, frame.used
+    n_p, n_c = int(hires["is_pilot"].sum()), int((1 - hires["is_pilot"]).sum())
+    curves = _safe(lambda: km(hires, duration="days", event="event", group="group", conf_level=conf_level))
+    medians = curves.summary()["median"] if curves is not None else pd.Series(dtype=float)
+    med = {g: float(medians.get(g, math.nan)) for g in ("pilot", "control")}
+    base = dict(n_rows=len(hires), n_teams=int(hires["team"].nunique()),
+                n_pilot_teams=int(hires.loc[hires["is_pilot"] == 1, "team"].nunique()), baseline=med["control"],
+                km=curves, excluded=dict(frame.excluded), notes=dict(frame.notes),
+                extra={"n_pilot": n_p, "n_control": n_c, "median_days_pilot": med["pilot"],
+                       "median_days_control": med["control"]})
+    if n_p < min_group or n_c < min_group:
+        return OutcomeEffect(o, None, refused=f"fewer than {min_group} pilot or control hires so far", **base)
+    if hires.loc[hires["is_pilot"] == 1, "event"].sum() < 3:
+        return OutcomeEffect(o, None, refused="fewer than 3 pilot hires have reached competency", **base)
+    teams = hires.groupby("is_pilot")["team"].nunique()
+    if teams.get(1, 0) < 2 or teams.get(0, 0) < 2:
+        return OutcomeEffect(o, None, refused=(
+            f"new hires in {teams.get(1, 0)} pilot and {teams.get(0, 0)} control team(s): with one team on a side, "
+            "a difference in onboarding speed cannot be told apart from that team's own pace (needs hires in at "
+            "least 2 pilot and 2 control teams)"), **base)
+    covs = ("role",) if hires["role"].nunique() > 1 else ()
     try:
-        res = did(pre, outcome="log_hours", unit="team", time="period", treated="placebo", cluster="team",
-                  covariates=covariates, conf_level=conf_level, seed=seed)
-    except (ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
-        return None, f"the placebo comparison cannot be estimated ({exc})"
-    method = (f"Placebo test: each pilot team pretends to start {lead} months before its real start, on "
-              f"tickets created before any real start. {res.method}")
-    return res.replace(term="placebo log change in hours", method=method,
-                       details=dict(res.details) | {"placebo_lead_months": lead}), None
-
-
-def _refuse_turnaround(t: pd.DataFrame, n_pilot: int, data: CohortData) -> str | None:
-    if t.empty:
-        return "no bug tickets with a complete follow-up window yet"
-    if n_pilot == 0:
-        return "no pilot team has bug tickets since its start yet"
-    if (data.teams["cohort"] == "control").sum() == 0 or t.loc[t["cohort"] == "control"].empty:
-        return "there are no control-team tickets to compare with"
-    return None
+        ratio = time_ratio(hires, duration="days", event="event", group="is_pilot", covariates=covs,
+                           cluster="team", conf_level=conf_level)
+    except EstimationError as exc:
+        return OutcomeEffect(o, None, refused=str(exc), **base)
+    return OutcomeEffect(o, ratio, **base)
 
 
 def _safe(fn):
@@ -267,135 +337,53 @@ def _safe(fn):
         return None
 
 
-@dataclass(frozen=True)
-class Onboarding:
-    """Effect on time to competency as a speed-up (0.20 = new hires competent 20% sooner)."""
-
-    ratio: EffectResult | None
-    km: KMResult | None
-    n_pilot: int
-    n_control: int
-    median_days_pilot: float
-    median_days_control: float
-    excluded: dict[str, int] = field(default_factory=dict)
-    refused: str | None = None
-
-    @property
-    def speedup(self) -> float:
-        return 1 - self.ratio.estimate if self.ratio else float("nan")
-
-    @property
-    def ci_low(self) -> float:
-        return 1 - self.ratio.ci_high if self.ratio else float("nan")
-
-    @property
-    def ci_high(self) -> float:
-        return 1 - self.ratio.ci_low if self.ratio else float("nan")
-
-    def to_dict(self) -> dict[str, Any]:
-        r = self.ratio
-        return _json({
-            "speedup": self.speedup, "ci_low": self.ci_low, "ci_high": self.ci_high,
-            "p_value": r.p_value if r else None, "method": r.method if r else self.refused,
-            "n_pilot": self.n_pilot, "n_control": self.n_control,
-            "median_days_pilot": self.median_days_pilot, "median_days_control": self.median_days_control,
-            "excluded": self.excluded, "refused": self.refused,
-        })
-
-
-def onboarding(data: CohortData, *, conf_level: float = 0.95) -> Onboarding:
-    """Time from hire to competency, pilot hires (into a pilot team on/after its start) vs control.
-
-    Hires not yet competent are censored at the cutoff. Log-normal accelerated-failure-time
-    model adjusted for role, with standard errors clustered by team. Assumes censoring is
-    unrelated to onboarding speed given role, and a constant time ratio.
+def for_outcome(data, key: str, *, conf_level: float = 0.95, seed: int = 0) -> OutcomeEffect:
+    """Researcher shortcut: the effect on the outcome ``key`` of a loaded data set, as the report computes it.
 
     Example:
         >>> import peereval
         >>> from pathlib import Path
         >>> sample = Path(peereval.__file__).parents[1] / "data" / "sample"
         >>> data = peereval.load(sample, cutoff="2026-10-31")
-        >>> onb = onboarding(data)
-        >>> onb.n_pilot, onb.median_days_control
+        >>> bug = for_outcome(data, "bug_turnaround")
+        >>> round(bug.estimate, 3), bug.n_pilot_teams   # 17.6% faster; truth in TRUTH.json: -0.180
+        (-0.176, 4)
+        >>> onb = for_outcome(data, "onboarding")
+        >>> onb.extra["n_pilot"], onb.baseline
         (25, 86.0)
     """
-    frame = onboarding_frame(data)
-    excluded = {"hired into a pilot team before its start": int((frame["group"] == "pilot team, before start").sum())}
-    tenured = frame.attrs.get("tenured_staff", 0)
-    if tenured:
-        excluded["hired before the data window (tenured staff)"] = int(tenured)
-    frame = frame[frame["group"].isin(["pilot", "control"])].copy()
-    zero = frame["days"] <= 0
-    if zero.any():
-        excluded["hired on the cutoff day (no follow-up yet)"] = int(zero.sum())
-        frame = frame[~zero]
-    frame["is_pilot"] = (frame["group"] == "pilot").astype(int)
-    n_p, n_c = int(frame["is_pilot"].sum()), int((1 - frame["is_pilot"]).sum())
-    min_group = data.config.min_group_size
-    curves = _safe(lambda: km(frame, duration="days", event="event", group="group", conf_level=conf_level))
-    medians = curves.summary()["median"] if curves is not None else pd.Series(dtype=float)
-    med = {g: float(medians.get(g, float("nan"))) for g in ("pilot", "control")}
-    base = dict(n_pilot=n_p, n_control=n_c, median_days_pilot=med["pilot"], median_days_control=med["control"],
-                excluded=excluded)
-    if n_p < min_group or n_c < min_group:
-        return Onboarding(None, curves, refused=f"fewer than {min_group} pilot or control hires so far", **base)
-    if frame.loc[frame["is_pilot"] == 1, "event"].sum() < 3:
-        return Onboarding(None, curves, refused="fewer than 3 pilot hires have reached competency",
-                          **base)
-    teams = frame.groupby("is_pilot")["team"].nunique()
-    if teams.get(1, 0) < 2 or teams.get(0, 0) < 2:
-        return Onboarding(None, curves, refused=(
-            f"new hires in {teams.get(1, 0)} pilot and {teams.get(0, 0)} control team(s): with one team on a side, "
-            "a difference in onboarding speed cannot be told apart from that team's own pace (needs hires in at "
-            "least 2 pilot and 2 control teams)"), **base)
-    covs = ("role",) if frame["role"].nunique() > 1 else ()
-    try:
-        ratio = time_ratio(frame, duration="days", event="event", group="is_pilot", covariates=covs,
-                           cluster="team", conf_level=conf_level)
-    except EstimationError as exc:
-        return Onboarding(None, curves, refused=str(exc), **base)
-    return Onboarding(ratio, curves, **base)
+    from peereval.outcomes import build
+
+    outcome = next((o for o in data.config.outcomes if o.key == key), None)
+    if outcome is None:
+        keys = ", ".join(o.key for o in data.config.outcomes)
+        raise ValueError(f"no outcome {key!r} in this program; choose one of: {keys}")
+    return effect(build(data, outcome), conf_level=conf_level, seed=seed, min_group=data.config.min_group_size)
 
 
-def design_mde(data: CohortData, bug: BugTurnaround, onb: Onboarding, *, alpha: float = 0.05) -> dict[str, PowerResult]:
-    """Minimum detectable effects (80% power) for this design, with variance parameters from the data.
+def _builtin(data, index: int, conf_level: float, seed: int) -> OutcomeEffect:
+    from peereval.outcomes import build
+    from peereval.outcomes.declare import defaults
 
-    Example:
-        >>> import peereval
-        >>> from pathlib import Path
-        >>> sample = Path(peereval.__file__).parents[1] / "data" / "sample"
-        >>> data = peereval.load(sample, cutoff="2026-10-31")
-        >>> m = design_mde(data, bug_turnaround(data), onboarding(data))
-        >>> round(m["bug_turnaround"].mde, 2)   # a 14% faster turnaround is detectable 80% of the time
-        -0.14
+    cfg = data.config
+    outcome = defaults(cfg.competency_milestone, cfg.targets.bug_turnaround, cfg.targets.onboarding_speedup)[index]
+    return effect(build(data, outcome), conf_level=conf_level, seed=seed, min_group=cfg.min_group_size)
+
+
+def bug_turnaround(data, *, conf_level: float = 0.95, seed: int = 0) -> OutcomeEffect:
+    """The built-in bug-turnaround outcome (duration from created_at to resolved_at on tickets).
+
+    Estimand: relative change in resolution time (−0.18 = 18% faster), DiD on log hours with team
+    and month fixed effects and priority as an adjustment, a 30-day follow-up window, open bugs
+    top-coded. Assumes parallel trends and no anticipation; inference suits the number of teams.
     """
-    out: dict[str, PowerResult] = {}
-    var = ticket_variability(data)
-    starts = data.pilot_teams["pilot_start"].dropna()
-    n_pilot, n_control = len(data.pilot_teams), int((data.teams["cohort"] == "control").sum())
-    if var is not None and len(starts) and n_control and n_pilot:
-        t = ticket_frame(data)
-        mid = starts.sort_values().iloc[len(starts) // 2]
-        end = data.cutoff if data.cutoff is not None else t["created_at"].max()
-        months_pre = max(1, _month_index(mid) - _month_index(t["created_at"].min()))
-        months_post = max(1, _month_index(end) - _month_index(mid) + 1)
-        design = DidDesign(n_pilot, n_control, months_pre, months_post, var["tickets_per_team_month"],
-                           var["sd_log_hours"], icc=var["icc"], serial_corr=var["serial_corr"])
-        out["bug_turnaround"] = _safe(lambda: mde(design, alpha=alpha))
-    if onb.n_pilot and onb.n_control and np.isfinite(onb.median_days_control):
-        follow = (data.cutoff - data.pilot_teams["pilot_start"].min()).days / 30.4375 if data.cutoff is not None else 6
-        design = OnboardingDesign(max(onb.n_pilot, 2), onb.n_control, follow_up_months=max(1.0, follow),
-                                  median_days=onb.median_days_control, accrual_months=max(0.0, follow - 1))
-        out["onboarding"] = _safe(lambda: mde(design, alpha=alpha))
-    return {k: v for k, v in out.items() if v is not None}
+    return _builtin(data, 0, conf_level, seed)
 
 
-def _json(d: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, (np.floating, np.integer)):
-            v = v.item()
-        if isinstance(v, float):
-            v = None if not math.isfinite(v) else round(v, 10)
-        out[k] = v
-    return out
+def onboarding(data, *, conf_level: float = 0.95) -> OutcomeEffect:
+    """The built-in onboarding outcome: speed-up in days from hire to the competency milestone.
+
+    Log-normal AFT time ratio of pilot vs control hires, adjusted for role, clustered by team;
+    hires not yet competent are censored at the cutoff.
+    """
+    return _builtin(data, 1, conf_level, 0)

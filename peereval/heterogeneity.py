@@ -15,77 +15,87 @@ import numpy as np
 import pandas as pd
 
 from peereval.data.cohort import CohortData
-from peereval.describe import onboarding_frame, ticket_frame
-from peereval.effects import DEFAULT_WINDOW_DAYS, followed_tickets
+from peereval.effects import OutcomeEffect
 from peereval.estimate.aft import time_ratio
 from peereval.estimate.did import did
+from peereval.outcomes.frame import OutcomeFrame
+from peereval.periods import Calendar
 
 DOSES = ("0", "1–2", "3+")
 
 
 @dataclass(frozen=True)
 class DoseResponse:
-    """Change in bug resolution time by sessions attended per person per month (observational)."""
+    """Change in an outcome by sessions attended per person per month (observational).
 
-    table: pd.DataFrame  # dose, change, ci_low, ci_high, p_value, team_months
+    ``table`` columns: dose, change (on the outcome's report scale), ci_low, ci_high, p_value,
+    team_months.
+    """
+
+    table: pd.DataFrame
     method: str
+    scale: str = "relative"
 
 
-def dose_response(data: CohortData, *, window_days: int = DEFAULT_WINDOW_DAYS, conf_level: float = 0.95) -> DoseResponse | None:
+def dose_response(data: CohortData, frame: OutcomeFrame, *, conf_level: float = 0.95) -> DoseResponse | None:
     """Two-way fixed-effects regression with one indicator per dose band of pilot team-months.
 
     The dose of a pilot team-month is attended session invitations per team member that month:
-    0, 1–2 or 3+. Cluster-robust (CR1) intervals by team. Observational: teams that attend more
-    may differ in ways the fixed effects do not remove.
+    0, 1–2 or 3+. Fitted on the outcome's team-month cells (weighted by rows, or headcount for
+    rates), cluster-robust (CR1) intervals by team. Observational: teams that attend more may
+    differ in ways the fixed effects do not remove.
 
     Example:
         >>> import peereval
         >>> from pathlib import Path
+        >>> from peereval.outcomes import build_all
         >>> sample = Path(peereval.__file__).parents[1] / "data" / "sample"
         >>> data = peereval.load(sample, cutoff="2026-10-31")
-        >>> dose_response(data).table["dose"].tolist()
+        >>> dose_response(data, build_all(data)["bug_turnaround"]).table["dose"].tolist()
         ['0', '1–2', '3+']
     """
-    if data.attendance.empty or not (ticket_frame(data)["treated"] == 1).any():
+    if frame.outcome.kind == "milestone" or data.attendance.empty or frame.used.empty \
+            or not (frame.used["treated"] == 1).any():
         return None
-    t = followed_tickets(data, window_days).frame
+    cells = frame.cells()
     att = data.attendance[data.attendance["status"] == "attended"].merge(
         data.sessions[["session_id", "team", "date"]], on="session_id")
-    att["month"] = att["date"].dt.to_period("M").astype(str)
+    att["period"] = Calendar.index(att["date"])
     size = data.people.groupby("team").size()
-    counts = att.groupby(["team", "month"]).size()
+    counts = att.groupby(["team", "period"]).size()
     per_person = counts / size.reindex(counts.index.get_level_values(0)).to_numpy()
-    dose = per_person.rename("dose").reset_index()
-    t = t.merge(dose, on=["team", "month"], how="left")
-    t["dose"] = t["dose"].fillna(0.0)
-    band = np.where(t["dose"] < 0.5, "0", np.where(t["dose"] < 2.5, "1–2", "3+"))
+    cells = cells.merge(per_person.rename("dose").reset_index(), on=["team", "period"], how="left")
+    cells["dose"] = cells["dose"].fillna(0.0)
+    band = np.where(cells["dose"] < 0.5, "0", np.where(cells["dose"] < 2.5, "1–2", "3+"))
     names = []
     for i, d in enumerate(DOSES):
         col = f"dose_{i}"
-        t[col] = ((t["treated"] == 1) & (band == d)).astype(float)
-        if t[col].sum() > 0:
+        cells[col] = ((cells["treated"] == 1) & (band == d)).astype(float)
+        if cells[col].sum() > 0:
             names.append((d, col))
-    # The dose indicators are constant within a team-month, so the count-weighted regression on
-    # team-month means gives the ticket-level coefficients and cluster scores exactly.
     cols = [c for _, c in names]
-    cells = t.groupby(["team", "period"], as_index=False, sort=False).agg(
-        log_hours=("log_hours", "mean"), n=("log_hours", "size"), **{c: (c, "first") for c in cols})
+    probe = OutcomeEffect(frame.outcome, None, baseline=_baseline(cells))
     rows = []
     for d, col in names:
         others = [c for c in cols if c != col]
         try:
-            r = did(cells, outcome="log_hours", unit="team", time="period", treated=col, cluster="team",
+            r = did(cells, outcome="y", unit="team", time="period", treated=col, cluster="team",
                     covariates=others, inference="cluster", weights="n", conf_level=conf_level)
         except ValueError:
             continue
-        months = int((cells[col] == 1).sum())
-        rows.append({"dose": d, "change": np.expm1(r.estimate), "ci_low": np.expm1(r.ci_low),
-                     "ci_high": np.expm1(r.ci_high), "p_value": r.p_value, "team_months": months})
+        rows.append({"dose": d, "change": probe.to_scale(r.estimate), "ci_low": probe.to_scale(r.ci_low),
+                     "ci_high": probe.to_scale(r.ci_high), "p_value": r.p_value,
+                     "team_months": int((cells[col] == 1).sum())})
     if not rows:
         return None
     return DoseResponse(pd.DataFrame(rows), "Observational: two-way fixed effects with one indicator per dose band "
-                                            "of pilot team-months (fitted on team-month means weighted by tickets), "
-                                            "cluster-robust (CR1) intervals by team.")
+                                            "of pilot team-months (fitted on team-month means weighted by rows), "
+                                            "cluster-robust (CR1) intervals by team.", probe.scale)
+
+
+def _baseline(cells: pd.DataFrame) -> float:
+    treated = cells["treated"] == 1
+    return float(np.average(cells.loc[treated, "y"], weights=cells.loc[treated, "n"])) if treated.any() else np.nan
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:
@@ -108,7 +118,8 @@ class Subgroups:
     table: pd.DataFrame  # attribute, level, n_pilot, n_control, speedup, ci_low, ci_high, p_value, p_holm, shown
 
 
-def subgroups(data: CohortData, attributes: tuple[str, ...], *, conf_level: float = 0.95) -> Subgroups | None:
+def subgroups(data: CohortData, frame: OutcomeFrame, attributes: tuple[str, ...], *,
+              conf_level: float = 0.95) -> Subgroups | None:
     """Time ratio of pilot vs control hires within each level of each declared people attribute.
 
     Example:
@@ -116,13 +127,14 @@ def subgroups(data: CohortData, attributes: tuple[str, ...], *, conf_level: floa
         >>> from pathlib import Path
         >>> sample = Path(peereval.__file__).parents[1] / "data" / "sample"
         >>> data = peereval.load(sample, cutoff="2026-10-31")
-        >>> table = subgroups(data, ("role",)).table
+        >>> from peereval.outcomes import build_all
+        >>> table = subgroups(data, build_all(data)["onboarding"], ("role",)).table
         >>> table.loc[~table["shown"], "level"].tolist()   # too few pilot hires: suppressed
         ['designer']
     """
-    frame = onboarding_frame(data)
-    frame = frame[frame["group"].isin(["pilot", "control"]) & (frame["days"] > 0)].copy()
-    frame["is_pilot"] = (frame["group"] == "pilot").astype(int)
+    if frame.outcome.kind != "milestone":
+        return None
+    frame = frame.used.copy()
     rows = []
     min_group = data.config.min_group_size
     for attr in attributes:

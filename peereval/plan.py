@@ -74,17 +74,20 @@ class PlanInputs:
 def inputs_from_history(data_dir: str | Path, **overrides: Any) -> PlanInputs:
     """Estimate the variability inputs from a historical export folder (any cohort labels)."""
     import peereval
-    from peereval.describe import onboarding_frame, ticket_variability
+    from peereval.describe import variability
     from peereval.estimate.survival import km
+    from peereval.outcomes import build
+    from peereval.outcomes.declare import defaults
 
     data = peereval.load(data_dir)
     est: dict[str, Any] = {"source": f"estimated from {Path(data_dir).name}"}
-    var = ticket_variability(data)
+    bug, onb = defaults(data.config.competency_milestone, None, None)
+    var = variability(build(data, bug)) if data.provided("tickets") else None
     if var is not None:
-        est.update(tickets_per_team_month=var["tickets_per_team_month"], sd_log_hours=var["sd_log_hours"],
+        est.update(tickets_per_team_month=var["rows_per_cell"], sd_log_hours=var["sd"],
                    icc=var["icc"], serial_corr=var["serial_corr"], baseline_hours=var["baseline_hours"],
                    months_history=var["months"])
-    frame = onboarding_frame(data)
+    frame = build(data, onb).rows
     if len(frame) >= 5 and frame["event"].sum() >= 3:
         med = km(frame, duration="days", event="event").summary()["median"].iloc[0]
         if np.isfinite(med):

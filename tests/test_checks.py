@@ -11,6 +11,7 @@ from conftest import SAMPLE
 
 import peereval
 from peereval import checks, effects
+from peereval.outcomes import build_all
 from peereval.report import analysis, present, wording
 
 
@@ -59,29 +60,33 @@ def test_summary_leads_with_the_doubt(diverging):
 def test_parallel_sample_passes_the_placebo_test():
     data = peereval.load(SAMPLE, cutoff="2026-10-31")
     bug = effects.bug_turnaround(data)
-    check = checks.integrity(data, bug).to_dict()[checks.PRETREND]
-    assert check["verdict"] == "ok" and check["value"] > 0.10
-    assert wording.cautions(checks.integrity(data, bug).to_dict(), "bug_turnaround") == []
+    found = checks.integrity(data, {"bug_turnaround": bug}).to_dict()
+    assert found[checks.PRETREND]["verdict"] == "ok" and found[checks.PRETREND]["value"] > 0.10
+    assert wording.cautions(found, "bug_turnaround") == []
     assert bug.placebo.details["placebo_lead_months"] == 5  # 10 months of history before the first start
 
 
 def test_placebo_by_hand_equals_did_on_the_pre_period():
     data = peereval.load(SAMPLE, cutoff="2026-10-31")
     bug = effects.bug_turnaround(data)
-    t = effects.followed_tickets(data).frame
-    starts = effects._month_index(data.pilot_teams.set_index("team")["pilot_start"])
+    t = build_all(data)["bug_turnaround"].used
+    starts = data.pilot_teams.set_index("team")["pilot_start"]
+    starts = starts.dt.year * 12 + starts.dt.month - 1
     pre = t[(t["treated"] == 0) & (t["period"] < starts.max())].copy()
     lead = bug.placebo.details["placebo_lead_months"]
     pre["fake"] = (pre["team"].map(starts) - lead <= pre["period"]).astype(int)
-    covs, _ = effects._priority_covariates(pre)
+    covs = []
+    for level in sorted(pre["priority"].unique())[1:]:  # priority indicators, written out by hand
+        pre[f"p_{level}"] = (pre["priority"] == level).astype(float)
+        covs.append(f"p_{level}")
     from peereval.estimate.did import did
-    direct = did(pre, outcome="log_hours", unit="team", time="period", treated="fake", cluster="team",
+    direct = did(pre, outcome="y", unit="team", time="period", treated="fake", cluster="team",
                  covariates=covs)
     assert bug.placebo.estimate == pytest.approx(direct.estimate, abs=1e-12)
     assert bug.placebo.p_value == pytest.approx(direct.p_value, abs=1e-12)
 
 
 def test_no_history_cannot_check():
-    t = pd.DataFrame({"team": ["a", "b"], "period": [5, 5], "treated": [0, 0], "log_hours": [1.0, 2.0]})
-    res, why = effects.placebo_pretrend(t, pd.Series({"a": 5}))
+    t = pd.DataFrame({"team": ["a", "b"], "period": [5, 5], "treated": [0, 0], "y": [1.0, 2.0]})
+    res, why = checks.placebo_pretrend(t, pd.Series({"a": 5}))
     assert res is None and "fewer than 2 months" in why

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 import pandas as pd
 import pytest
@@ -30,31 +29,31 @@ def bug(sample):
 def test_bug_turnaround_covers_truth_and_beats_naive(bug):
     truth = TRUTH["bug_turnaround_effect"]
     assert bug.ci_low <= truth <= bug.ci_high
-    assert abs(bug.change - truth) < 0.05
+    assert abs(bug.estimate - truth) < 0.05
     # the naive before/after is visibly wrong: the company-wide trend is mistaken for the effect
-    assert abs(bug.naive_change - truth) > 2 * abs(bug.change - truth)
-    assert abs(bug.naive_change - truth) > 0.08
-    staggered = math.expm1(bug.staggered.estimate)
+    assert abs(bug.naive - truth) > 2 * abs(bug.estimate - truth)
+    assert abs(bug.naive - truth) > 0.08
+    staggered = bug.to_scale(bug.staggered.estimate)
     assert abs(staggered - truth) < 0.06
     assert bug.n_pilot_teams == 4 and bug.n_teams == 12
-    assert "randomization inference" in bug.effect.method
+    assert "randomization inference" in bug.model.method
 
 
 def test_bug_turnaround_counts_incomplete_follow_up(sample, bug):
     last = sample.tickets["created_at"] > pd.Timestamp("2026-11-01") - pd.Timedelta(days=30)
     assert bug.excluded == {"created in the last 30 days (follow-up window not complete)": int(last.sum())}
-    assert bug.n_tickets == len(sample.tickets) - int(last.sum())
+    assert bug.n_rows == len(sample.tickets) - int(last.sum())
 
 
 def test_onboarding_covers_truth(sample):
     onb = effects.onboarding(sample)
     ratio = TRUTH["onboarding_time_ratio"]
-    assert onb.ratio.ci_low <= ratio <= onb.ratio.ci_high
-    assert onb.speedup == pytest.approx(1 - onb.ratio.estimate)
-    assert onb.n_pilot == TRUTH["onboarding"]["pilot_hires"]
-    assert onb.n_pilot + onb.n_control + onb.excluded["hired into a pilot team before its start"] == \
+    assert onb.model.ci_low <= ratio <= onb.model.ci_high
+    assert onb.estimate == pytest.approx(1 - onb.model.estimate)
+    assert onb.extra["n_pilot"] == TRUTH["onboarding"]["pilot_hires"]
+    assert onb.extra["n_pilot"] + onb.extra["n_control"] + onb.excluded["hired into a pilot team before its start"] == \
         TRUTH["onboarding"]["hires_in_window"]
-    assert onb.median_days_pilot < onb.median_days_control
+    assert onb.extra["median_days_pilot"] < onb.extra["median_days_control"]
     assert onb.excluded["hired into a pilot team before its start"] > 0
 
 
@@ -65,15 +64,15 @@ def test_second_dataset_with_more_teams(tmp_path_factory):
     bug = effects.bug_turnaround(data)
     assert bug.ci_low <= truth["bug_turnaround_effect"] <= bug.ci_high
     onb = effects.onboarding(data)
-    assert onb.ratio.ci_low <= truth["onboarding_time_ratio"] <= onb.ratio.ci_high
+    assert onb.model.ci_low <= truth["onboarding_time_ratio"] <= onb.model.ci_high
 
 
 def test_tiny_design_is_refused_not_printed(tiny):
     data = peereval.load(tiny, cutoff="2026-02-28")
     onb = effects.onboarding(data)
-    assert onb.ratio is None and onb.refused == "fewer than 5 pilot or control hires so far"
-    assert onb.to_dict()["speedup"] is None
-    found = checks.integrity(data, None, onb).to_dict()
+    assert onb.model is None and onb.refused == "fewer than 5 pilot or control hires so far"
+    assert onb.to_dict()["estimate"] is None
+    found = checks.integrity(data, {"onboarding": onb}).to_dict()
     assert found["groups too small to estimate"]["verdict"] == "alert"
 
 
@@ -96,7 +95,7 @@ def test_estimator_refusal_becomes_a_refused_outcome_not_a_stopped_report(sample
 
     tickets = sample.tickets.assign(resolved_at=sample.tickets["created_at"] + pd.Timedelta(hours=5))
     bug = effects.bug_turnaround(dataclasses.replace(sample, tickets=tickets))
-    assert bug.effect is None and "constant" in bug.refused
+    assert bug.model is None and "constant" in bug.refused
     assert bug.to_dict()["refused"] == bug.refused
 
 
@@ -105,4 +104,4 @@ def test_one_pilot_team_refuses_onboarding_instead_of_crashing(tmp_path):
     generate(tmp_path / "one", seed=1, teams=6, months=14, end_month="2026-06", quirks=Quirks(one_team_pilot=True))
     data = peereval.load(tmp_path / "one", cutoff="2026-06-30")
     onb = effects.onboarding(data)
-    assert onb.ratio is None and "1 pilot and 5 control team(s)" in onb.refused
+    assert onb.model is None and "1 pilot and 5 control team(s)" in onb.refused

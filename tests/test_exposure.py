@@ -18,8 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import peereval
-from peereval import checks, effects
-from peereval.describe import ticket_frame
+from peereval import checks
+from peereval.effects import effect
+from peereval.outcomes import build_all
+from peereval.periods import TRANSITION_REASON
 
 SETTINGS = settings(max_examples=6, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -47,29 +49,32 @@ DAYS = st.lists(st.integers(1, 28), min_size=4, max_size=4)
 @given(days=DAYS)
 def test_every_ticket_is_used_or_counted_and_months_are_whole(sample, days):
     data = with_starts(sample, days)
-    all_tickets = ticket_frame(data)
-    frame, _, excluded, _ = effects.followed_tickets(data)
-    assert len(frame) + sum(excluded.values()) == len(all_tickets)
-    start = frame["pilot_start"]
-    expected = ((frame["cohort"] == "pilot") & (frame["created_at"] >= start)).astype(int)
-    assert (frame["treated"] == expected).all()
+    bug = build_all(data)["bug_turnaround"]
+    frame, excluded = bug.used, bug.excluded
+    assert len(frame) + sum(excluded.values()) == len(data.tickets)
+    tickets = data.tickets.merge(data.teams, on="team")
+    expected = ((tickets["cohort"] == "pilot") & (tickets["created_at"] >= tickets["pilot_start"])).astype(int)
+    per_row = ((frame["cohort"] == "pilot") & (frame["date"] >= frame["pilot_start"])).astype(int)
+    assert (frame["treated"] == per_row).all() and frame["cohort"].eq(frame["team"].map(
+        data.teams.set_index("team")["cohort"])).all()
     assert (frame.groupby(["team", "period"])["treated"].nunique() == 1).all()
-    in_start_month = all_tickets["created_at"].dt.to_period("M") == all_tickets["pilot_start"].dt.to_period("M")
-    start_month = (all_tickets["cohort"] == "pilot") & in_start_month
-    mixed = all_tickets.loc[start_month & (all_tickets["treated"] == 0), "team"].unique()
+    in_start_month = tickets["created_at"].dt.to_period("M") == tickets["pilot_start"].dt.to_period("M")
+    start_month = (tickets["cohort"] == "pilot") & in_start_month
+    mixed = tickets.loc[start_month & (expected == 0), "team"].unique()
     window_end = pd.Timestamp("2026-11-01") - pd.Timedelta(days=30)
-    counted = int((start_month & all_tickets["team"].isin(mixed) & (all_tickets["created_at"] <= window_end)).sum())
-    assert excluded.get(effects.TRANSITION_REASON, 0) == counted
-    assert not frame[frame["team"].isin(mixed)].eval("period == @effects._month_index(pilot_start)").any()
+    counted = int((start_month & tickets["team"].isin(mixed) & (tickets["created_at"] <= window_end)).sum())
+    assert excluded.get(TRANSITION_REASON, 0) == counted
+    start_period = frame["pilot_start"].dt.year * 12 + frame["pilot_start"].dt.month - 1
+    assert not (frame["team"].isin(mixed) & (frame["period"] == start_period)).any()
 
 
 @SETTINGS
 @given(days=DAYS)
 def test_bug_turnaround_runs_for_any_start_day(sample, days):
     data = with_starts(sample, days)
-    bug = effects.bug_turnaround(data)
-    assert bug.refused is None and np.isfinite(bug.change)
-    assert bug.effect.details["inference"] == "randomization"
+    bug = effect(build_all(data)["bug_turnaround"])
+    assert bug.refused is None and np.isfinite(bug.estimate)
+    assert bug.model.details["inference"] == "randomization"
     assert bug.events is not None and bug.staggered is not None and bug.placebo is not None
     table = bug.events.summary()
     assert table.loc[-1, "estimate"] == 0 and np.isfinite(table.loc[1, "estimate"])  # months after the start month
@@ -77,17 +82,17 @@ def test_bug_turnaround_runs_for_any_start_day(sample, days):
 
 def test_mid_month_start_counts_the_transition_rows(sample):
     data = with_starts(sample, [17, 17, 16, 16])
-    bug = effects.bug_turnaround(data)
-    assert bug.excluded[effects.TRANSITION_REASON] > 0
-    assert bug.to_dict()["excluded"][effects.TRANSITION_REASON] == bug.excluded[effects.TRANSITION_REASON]
-    checks.integrity(data, bug)  # the design checks run on the same frame
+    frames = build_all(data)
+    bug = effect(frames["bug_turnaround"])
+    assert bug.excluded[TRANSITION_REASON] > 0
+    assert bug.to_dict()["excluded"][TRANSITION_REASON] == bug.excluded[TRANSITION_REASON]
+    checks.integrity(data, {"bug_turnaround": bug}, frames)  # the design checks run on the same frame
 
 
 def test_start_on_the_first_leaves_nothing_out(sample):
-    bug = effects.bug_turnaround(with_starts(sample, [1, 1, 1, 1]))
-    assert effects.TRANSITION_REASON not in bug.excluded
+    assert TRANSITION_REASON not in build_all(with_starts(sample, [1, 1, 1, 1]))["bug_turnaround"].excluded
 
 
 def test_committed_sample_has_no_mixed_start_month(sample):
     """First-Monday starts with no weekend tickets before them: the start months stay whole."""
-    assert effects.TRANSITION_REASON not in effects.bug_turnaround(sample).excluded
+    assert TRANSITION_REASON not in build_all(sample)["bug_turnaround"].excluded

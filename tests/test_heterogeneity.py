@@ -9,11 +9,17 @@ from statsmodels.stats.multitest import multipletests
 
 import peereval
 from peereval import heterogeneity
+from peereval.outcomes import build_all
 
 
 @pytest.fixture(scope="module")
 def sample():
     return peereval.load(SAMPLE, cutoff="2026-10-31")
+
+
+@pytest.fixture(scope="module")
+def frames(sample):
+    return build_all(sample)
 
 
 def test_holm_matches_statsmodels():
@@ -24,15 +30,15 @@ def test_holm_matches_statsmodels():
         np.testing.assert_allclose(heterogeneity.holm(p), expected, atol=1e-12)
 
 
-def test_dose_response_is_labelled_observational(sample):
-    dose = heterogeneity.dose_response(sample)
+def test_dose_response_is_labelled_observational(sample, frames):
+    dose = heterogeneity.dose_response(sample, frames["bug_turnaround"])
     assert "Observational" in dose.method
     assert set(dose.table["dose"]) <= {"0", "1–2", "3+"}
     assert (dose.table["ci_low"] <= dose.table["change"]).all() and (dose.table["change"] <= dose.table["ci_high"]).all()
 
 
-def test_subgroups_suppress_small_levels_and_adjust(sample):
-    sub = heterogeneity.subgroups(sample, ("role",)).table
+def test_subgroups_suppress_small_levels_and_adjust(sample, frames):
+    sub = heterogeneity.subgroups(sample, frames["onboarding"], ("role",)).table
     small = (sub["n_pilot"] < 5) | (sub["n_control"] < 5)
     assert not sub.loc[small, "shown"].any()
     assert sub.loc[small, "speedup"].isna().all()

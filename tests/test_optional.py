@@ -52,11 +52,12 @@ def _variant(folder, how: str):
 @pytest.mark.parametrize("how", ["missing", "blank", "some blank", "priority of one team only"])
 def test_report_analysis_runs(tmp_path, how):
     result = analysis.analyze(_variant(tmp_path / "data", how), "2026-10")
-    assert result.bug.effect is not None and np.isfinite(result.bug.change)
-    assert result.onboarding_effect.ratio is not None
+    bug = result.outcome("bug_turnaround").effect
+    assert bug.model is not None and np.isfinite(bug.estimate)
+    assert result.outcome("onboarding").effect.model is not None
     json.dumps(result.results(), allow_nan=False)
     assert "Bug turnaround —" in present.summary(result).markup
-    method = result.bug.effect.method
+    method = bug.method
     if how == "missing":
         assert "Bug priority is not in the tickets table, so it is not adjusted for." in method
     if how == "blank":

@@ -21,9 +21,9 @@ Scale = Literal["log", "level"]
 
 CONFIG_FILE = "program.toml"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_COMMON = {"name", "kind", "table", "person", "team", "better", "target", "where", "adjust_for"}
-_KEYS: dict[str, set[str]] = {
-    "duration": _COMMON | {"start", "end", "window_days"},
+_COMMON = {"name", "kind", "table", "person", "team", "better", "target", "where"}
+_KEYS: dict[str, set[str]] = {  # adjust_for needs row-level fits: durations only (the others fit team-period cells)
+    "duration": _COMMON | {"start", "end", "window_days", "adjust_for"},
     "milestone": _COMMON | {"milestone", "milestone_column", "date"},
     "proportion": _COMMON | {"date", "value"},
     "mean": _COMMON | {"date", "value", "scale"},

@@ -1,0 +1,54 @@
+"""``duration`` outcomes: time from ``start`` to ``end`` per row (e.g. bug turnaround, sales cycle).
+
+Estimand: relative change in the typical duration — DiD on log hours. Rows are placed in a
+period and exposed by ``start``. Only rows with a full follow-up window (``start`` at least
+``window_days`` before the end of the data) enter the estimate; rows still open after the window
+(or at the cutoff) are top-coded at the window length. Blank ``adjust_for`` values are a level
+of their own ("unknown").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from peereval.data.cohort import CohortData
+from peereval.outcomes.declare import Outcome
+from peereval.outcomes.frame import OutcomeFrame, count, in_scope, link_team
+from peereval.periods import TRANSITION_REASON, Calendar
+
+
+def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
+    """The duration rows of ``o``: hours, log hours top-coded at the window, exposure, and what was left out."""
+    src = data.table(o.table)
+    excluded: dict[str, int] = {}
+    notes: dict[str, int] = {}
+    cols = [c for c in dict.fromkeys([o.person, o.team, o.start, o.end, *o.where, *o.adjust_for])
+            if c and c in src.columns]  # an optional adjustment may be absent: effects says so in the method
+    df = link_team(data, o, src[cols])
+    df = in_scope(df, o, o.start, cal.end, excluded)
+    end = cal.end if cal.end is not None else df[o.start].max()
+    finish = df[o.end]
+    if cal.end is not None:
+        late_end = (finish >= cal.end).to_numpy()
+        count(notes, f"{o.end} after the cutoff: counted as still open", late_end)
+        finish = finish.mask(late_end)
+    hours = (finish - df[o.start]).dt.total_seconds() / 3600.0
+    backwards = (hours < 0).to_numpy()
+    count(excluded, f"{o.end} before {o.start}", backwards)
+    df, hours = df[~backwards], hours[~backwards]
+    rows, transition = cal.expose(df.assign(date=df[o.start], hours=hours.to_numpy(), open=hours.isna().to_numpy()),
+                                  "date")
+    full = (rows["date"] <= end - pd.Timedelta(days=o.window_days)).to_numpy()
+    cap = o.window_days * 24.0
+    rows["y"] = np.log(rows["hours"].fillna(cap).clip(1 / 60, cap))
+    rows["used"] = full & ~transition.to_numpy()
+    for col in o.adjust_for:
+        if col in rows.columns:
+            rows[col] = rows[col].fillna("unknown")
+    began = "created" if o.start == "created_at" else f"{o.start}"
+    count(excluded, f"{began} in the last {o.window_days} days (follow-up window not complete)", ~full)
+    count(excluded, TRANSITION_REASON, transition.to_numpy() & full)
+    late = rows["used"] & (rows["hours"].isna() | (rows["hours"] > cap))
+    notes[f"still open after {o.window_days} days: counted as {o.window_days} days"] = int(late.sum())
+    return OutcomeFrame(o, rows.reset_index(drop=True), cal, excluded, notes, extra={"end": end})
