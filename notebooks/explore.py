@@ -2,9 +2,12 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: title
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -25,9 +28,11 @@ month: str = "2026-10"  # report month, YYYY-MM
 # %%
 import peereval
 import peereval.report as pr
+from peereval.effects import effect
+from peereval.outcomes import build_all
 
+data = peereval.load(data_dir, cutoff=pr.ReportParameters(data_dir, month).cutoff)
 analysis = pr.analyze(data_dir, month=month)
-data = analysis.data
 
 # %% [markdown]
 # ## What went in, and what was left out?
@@ -48,26 +53,30 @@ data.teams
 peereval.compute_kpis(data, month).table
 
 # %% [markdown]
+# ## Which outcomes does the program target? (each one's analysis frame, derived once)
+
+# %%
+data.config.outcomes
+
+# %%
+frames = build_all(data)
+frames["bug_turnaround"].excluded
+
+# %% [markdown]
 # ## How did bug turnaround move, month by month?
 
 # %%
-analysis.turnaround
-
-# %% [markdown]
-# ## Who was onboarded, and how long did it take? (one row per hire; no names)
-
-# %%
-analysis.onboarding.groupby("group")[["days", "event"]].describe()
+analysis.outcome("bug_turnaround").trend
 
 # %% [markdown]
 # ## Did bug turnaround change? (the report's estimate, and the event study behind it)
 
 # %%
-bug = peereval.effects.bug_turnaround(data)
-bug.to_dict()
+bug = effect(frames["bug_turnaround"])
+bug.summary()
 
 # %%
-bug.effect.summary()
+bug.model.summary()
 
 # %%
 bug.events.plot()
@@ -76,8 +85,8 @@ bug.events.plot()
 # ## Did new hires become competent sooner? (time ratio and Kaplan–Meier medians)
 
 # %%
-onboarding = peereval.effects.onboarding(data)
-onboarding.to_dict()
+onboarding = effect(frames["onboarding"])
+onboarding.summary()
 
 # %%
 onboarding.km.summary()
@@ -86,5 +95,5 @@ onboarding.km.summary()
 # ## The same numbers as the report's results.json
 
 # %%
-assert analysis.results()["bug_turnaround"] == bug.to_dict()
-assert analysis.results()["onboarding"] == onboarding.to_dict()
+assert analysis.outcome("bug_turnaround").effect.to_dict() == bug.to_dict()
+assert analysis.outcome("onboarding").effect.to_dict() == onboarding.to_dict()

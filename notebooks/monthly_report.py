@@ -2,9 +2,12 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: title
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -32,7 +35,7 @@ bug_turnaround_target: Optional[float] = None  # proportional change, e.g. -0.10
 alpha: float = 0.05  # two-sided level of the intervals
 strict: bool = False  # treat any excluded row as an error
 generated_at: str = ""  # set by the runner: when this report was produced (UTC)
-analysis_cache: str = ""  # set by the runner: its analysis of the same inputs, to avoid a second load
+analysis_cache: str = ""  # set by the runner: its results for the same inputs (no rows), to avoid a second load
 
 # %%
 import peereval.report as pr
@@ -63,25 +66,17 @@ pr.present.summary(analysis)
 pr.present.scorecard(analysis)
 
 # %% [markdown]
-# ## Did the program make bugs get fixed faster, and new hires competent sooner?
+# ## Did the program change the outcomes it targets?
 
 # %%
-pr.present.effects(analysis)
+pr.outcome_views.overview(analysis)
 
 # %% [markdown]
-# ### Did bug turnaround change when each team started, and not before?
+# Each outcome in turn: the verdict in its own units, how it was estimated, what the comparison rests on,
+# and the smallest effect this pilot could detect.
 
 # %%
-pr.present.event_study(analysis)
-
-# %% [markdown]
-# ### How fast do new hires become competent, pilot versus control?
-
-# %%
-pr.present.onboarding_chart(analysis)
-
-# %%
-pr.present.onboarding_medians(analysis)
+pr.outcome_views.sections(analysis)
 
 # %% [markdown]
 # ### Were pilot and control teams alike before the pilot?
@@ -90,28 +85,16 @@ pr.present.onboarding_medians(analysis)
 pr.present.balance(analysis)
 
 # %% [markdown]
-# ### How large an effect could this pilot detect at all?
-
-# %%
-pr.present.mde(analysis)
-
-# %% [markdown]
-# ### Do teams that attend more improve more? (observational)
-
-# %%
-pr.present.dose_response(analysis)
-
-# %% [markdown]
-# ### Does the effect differ between groups declared in advance?
-
-# %%
-pr.present.subgroups(analysis)
-
-# %% [markdown]
 # ### Can the comparison be trusted? Design checks
 
 # %%
 pr.present.integrity(analysis)
+
+# %% [markdown]
+# ## Was it worth the time?
+
+# %%
+pr.present.investment_section(analysis.investment, analysis.worth, analysis.kpis.min_group_size)
 
 # %% [markdown]
 # ### What do participants say? (only when allowed, never naming anyone)
@@ -130,14 +113,6 @@ pr.present.per_team(analysis)
 
 # %%
 pr.present.formats(analysis)
-
-# %% [markdown]
-# ## How fast were bugs fixed each month, in pilot and control teams?
-#
-# A description, not an effect estimate: the whole company's turnaround changes over time too.
-
-# %%
-pr.present.turnaround_chart(analysis)
 
 # %% [markdown]
 # ## How were the numbers worked out?

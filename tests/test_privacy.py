@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from conftest import SAMPLE
 
-from peereval.report import ReportParameters, analyze, present, run_report
+import peereval
+from peereval.report import ReportParameters, analyze, outcome_views, present, run_report
 
 CANARY_NAME = "Zebulon Canarywood"
 CANARY_EMAIL = "zebulon.canarywood@canary.example"
@@ -67,20 +68,27 @@ def test_no_team_or_person_names_in_html(planted):
 def test_small_team_is_suppressed_with_its_complement(planted):
     _, outcome = planted
     html = outcome.html.read_text(encoding="utf-8")
-    rows = re.findall(r"<tr><td>Pilot team (\d)</td>(.*?)</tr>", html)
+    per_team = html.split("How does each pilot team do since it started?")[1].split("<h")[0:3]
+    rows = re.findall(r"<tr><td>Pilot team (\d)</td>(.*?)</tr>", "<h".join(per_team))
     suppressed = [n for n, cells in rows if "suppressed" in cells]
     assert len(rows) == 4 and len(suppressed) == 2  # the small team plus one more, so totals cannot reveal it
     assert "suppressed: a team with fewer than 5 people" in html
+    time_rows = re.findall(r"<tr><td>Pilot team (\d)</td>(.*?)</tr>", html.split("Was it worth the time?")[1])
+    small_team_rows = [cells for n, cells in time_rows if n in suppressed]
+    assert small_team_rows and all("suppressed" in cells for cells in small_team_rows)  # same numbering, same rule
 
 
 def test_small_groups_suppressed_everywhere(planted):
     folder, _ = planted
     a = analyze(folder, month="2026-10", min_group_size=30)
-    assert "suppressed" in present.onboarding_medians(a).markup  # 25 pilot hires < 30
-    assert "Onboarding speed" not in present.effects(a).markup
+    onb = a.outcome("onboarding")
+    assert "suppressed" in outcome_views.medians(a, onb).markup  # 25 pilot hires < 30
+    assert "No estimate yet: fewer than 30 pilot or control hires" in outcome_views.forest(a, onb).markup
+    assert "suppressed" in outcome_views.km(a, onb).markup
     card = present.scorecard(a).markup
     assert card.count("suppressed") >= 1
-    sizes = a.data.people[a.data.people["team"].isin(a.data.pilot_teams["team"])].groupby("team").size()
+    data = peereval.load(folder, cutoff="2026-10-31")
+    sizes = data.people[data.people["team"].isin(data.pilot_teams["team"])].groupby("team").size()
     small = int((sizes < 30).sum())
     expected = small + 1 if small == 1 else small
     rows = re.findall(r"<tr><td>Pilot team (\d)</td>(.*?)</tr>", present.per_team(a).markup)

@@ -127,7 +127,7 @@ def test_analysis_cache_is_used_only_for_the_same_inputs(tmp_path):
     first = analyze(SAMPLE, month=MONTH)
     path = save_cache(first, tmp_path / "a.pkl")
     again = analyze(SAMPLE, month=MONTH, cache=path)
-    assert again.data.fingerprint == first.data.fingerprint and again.results() == first.results()
+    assert again.inputs.fingerprint == first.inputs.fingerprint and again.results() == first.results()
     assert again.kpis.table.equals(first.kpis.table)
     other_month = analyze(SAMPLE, month="2026-09", cache=path)  # parameters differ: recomputed
     assert other_month.month == "2026-09"
@@ -135,7 +135,7 @@ def test_analysis_cache_is_used_only_for_the_same_inputs(tmp_path):
     shutil.copytree(SAMPLE, copy)
     (copy / "program.toml").write_text((copy / "program.toml").read_text().replace("(sample)", "(changed)"))
     changed = analyze(copy, month=MONTH, cache=path)  # input files differ: recomputed
-    assert changed.data.config.name == "Peer learning pilot (changed)"
+    assert changed.inputs.config.name == "Peer learning pilot (changed)"
 
 
 def test_second_generated_dataset_renders(tmp_path):

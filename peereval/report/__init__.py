@@ -1,6 +1,6 @@
 """The monthly report: analysis, presentation, wording and the runner that publishes it."""
 
-from peereval.report import present, wording
+from peereval.report import outcome_views, present, wording
 from peereval.report.analysis import MonthlyAnalysis, ReportParameters, analyze
 from peereval.report.runner import ReportError, ReportOutcome, run_report
 
@@ -10,6 +10,7 @@ __all__ = [
     "ReportOutcome",
     "ReportParameters",
     "analyze",
+    "outcome_views",
     "present",
     "run_report",
     "wording",

@@ -1,4 +1,9 @@
-"""One month's analysis: parameters in, every number the report shows out (no I/O besides loading)."""
+"""One month's analysis: parameters in, every number the report shows out (no I/O besides loading).
+
+Data flows one way: load and validate → each outcome's frame (once) → estimates and checks →
+:class:`MonthlyAnalysis`, which holds results only (no input rows): it is what the notebook
+receives and what ``results.json`` is written from.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,17 @@ from typing import Any
 import pandas as pd
 
 from peereval import checks
-from peereval import effects as fx
 from peereval import heterogeneity as het
+from peereval.config import ProgramConfig
 from peereval.data.cohort import CohortData, load
-from peereval.describe import monthly_turnaround, onboarding_frame
+from peereval.describe import trend, typical
+from peereval.effects import OutcomeEffect, effect
 from peereval.errors import ParameterError
 from peereval.kpis import KPIResult, compute_kpis, month_bounds
+from peereval.mde import design_mde
+from peereval.outcomes import build_all
+from peereval.report import outcome_wording
+from peereval.report.comments import Comments, select_comments
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -64,53 +74,131 @@ class ReportParameters:
 
 
 @dataclass(frozen=True)
-class MonthlyAnalysis:
-    """Loaded data plus every computed view for one report month."""
+class InputSummary:
+    """What the report says about its input, without any row: config, ledger, design, provenance."""
 
-    params: ReportParameters
-    data: CohortData
-    kpis: KPIResult
-    turnaround: pd.DataFrame
-    onboarding: pd.DataFrame
-    bug: fx.BugTurnaround
-    onboarding_effect: fx.Onboarding
-    integrity: checks.Integrity
-    balance: Any = None
-    mde: dict[str, Any] = field(default_factory=dict)
+    config: ProgramConfig
+    cutoff: pd.Timestamp | None
+    fingerprint: str
+    ledger: dict[str, dict]
+    missing_tables: tuple[str, ...]
+    n_pilot_teams: int
+    n_started: int
+    n_control_teams: int
+    pilot_starts: tuple[pd.Timestamp, ...]
+    people_by_cohort: dict[str, int]
+
+    @classmethod
+    def of(cls, data: CohortData) -> InputSummary:
+        teams = data.teams
+        started = (teams["cohort"] == "pilot") & (teams["pilot_start"] <= data.cutoff) if data.cutoff is not None \
+            else teams["cohort"] == "pilot"
+        people = data.people["team"].map(teams.set_index("team")["cohort"]).value_counts()
+        return cls(data.config, data.cutoff, data.fingerprint, data.ledger.to_dict(), data.missing_tables,
+                   int((teams["cohort"] == "pilot").sum()), int(started.sum()), int((teams["cohort"] == "control").sum()),
+                   tuple(sorted(data.pilot_teams["pilot_start"].dropna())),
+                   {str(k): int(v) for k, v in people.items()})
+
+    def provided(self, table: str) -> bool:
+        return table not in self.missing_tables
+
+
+@dataclass(frozen=True)
+class OutcomeReport:
+    """Everything the report shows about one outcome; small (no input rows)."""
+
+    effect: OutcomeEffect
+    trend: pd.DataFrame
+    typical: float | None
+    mde: Any = None
     dose: Any = None
     subgroups: Any = None
+    verdict: str = ""
+    status: str = ""
 
     @property
-    def typical_hours(self) -> float | None:
-        """Median hours to resolve a control-team bug over the last three months with data."""
-        t = self.turnaround[self.turnaround["cohort"] == "control"].dropna(subset=["median_hours"])
-        return float(t["median_hours"].tail(3).median()) if len(t) else None
+    def key(self) -> str:
+        return self.effect.outcome.key
+
+    @property
+    def outcome(self):
+        return self.effect.outcome
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.effect.to_dict() | {"verdict": self.verdict, "status": self.status,
+                                        "mde": self.mde.to_dict() if self.mde is not None else None}
+
+
+@dataclass(frozen=True)
+class MonthlyAnalysis:
+    """Every computed view for one report month (results only; the notebook receives this)."""
+
+    params: ReportParameters
+    inputs: InputSummary
+    kpis: KPIResult
+    outcomes: tuple[OutcomeReport, ...]
+    integrity: checks.Integrity
+    balance: Any = None
+    comments: Comments | None = None
+    investment: Any = None
+    worth: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def month(self) -> str:
         return self.params.month
 
+    def outcome(self, key: str) -> OutcomeReport | None:
+        return next((o for o in self.outcomes if o.key == key), None)
+
     def results(self) -> dict[str, Any]:
         """The machine-readable results (``results.json`` minus the run's provenance block)."""
         k = self.kpis.to_dict()
-        return {
+        doc = {
             "month": self.month,
-            "cutoff": self.data.cutoff.date().isoformat() if self.data.cutoff is not None else None,
-            "program": self.data.config.name,
+            "cutoff": self.inputs.cutoff.date().isoformat() if self.inputs.cutoff is not None else None,
+            "program": self.inputs.config.name,
             "parameters": self.params.to_dict() | {"data_dir": str(Path(self.params.data_dir).name)},
-            "config": self.data.config.to_dict(),
-            "input_fingerprint": self.data.fingerprint,
+            "config": self.inputs.config.to_dict(),
+            "input_fingerprint": self.inputs.fingerprint,
             "kpis": k["kpis"],
             "kpis_cumulative": k["kpis_cumulative"],
             "targets": k["targets"],
             "sessions_by_format": k["sessions_by_format"],
-            "bug_turnaround": self.bug.to_dict(),
-            "onboarding": self.onboarding_effect.to_dict(),
+            "outcomes": [o.to_dict() for o in self.outcomes],
             "integrity": self.integrity.to_dict(),
-            "mde": {k: v.to_dict() for k, v in self.mde.items()},
-            "data_quality": self.data.ledger.to_dict(),
-            "tables_not_provided": list(self.data.missing_tables),
+            "mde": {o.key: o.mde.to_dict() for o in self.outcomes if o.mde is not None},
+            "investment": self.investment.to_dict(self.kpis.min_group_size) if self.investment is not None else None,
+            "worth_it": self.worth.to_dict(self.kpis.min_group_size) if self.worth is not None else None,
+            "data_quality": self.inputs.ledger,
+            "tables_not_provided": list(self.inputs.missing_tables),
         }
+        for o in self.outcomes:  # the two defaults keep their top-level blocks for existing readers
+            if o.outcome.builtin:
+                doc[o.key] = legacy_block(o.effect)
+        return doc
+
+
+def legacy_block(e: OutcomeEffect) -> dict[str, Any]:
+    """The pre-outcomes ``bug_turnaround`` / ``onboarding`` block of ``results.json``."""
+    from peereval.estimate.result import _clean
+
+    if e.outcome.kind == "milestone":
+        return _clean({"speedup": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high,
+                       "p_value": e.p_value if e.model else None, "method": e.method,
+                       "n_pilot": e.extra.get("n_pilot", 0), "n_control": e.extra.get("n_control", 0),
+                       "median_days_pilot": e.extra.get("median_days_pilot"),
+                       "median_days_control": e.extra.get("median_days_control"),
+                       "excluded": e.excluded, "refused": e.refused})
+    return _clean({"change": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high,
+                   "p_value": e.p_value if e.model else None, "method": e.method, "n_tickets": e.n_rows,
+                   "n_teams": e.n_teams, "n_pilot_teams": e.n_pilot_teams, "window_days": e.outcome.window_days,
+                   "naive_before_after_change": e.naive,
+                   "staggered_change": e.to_scale(e.staggered.estimate) if e.staggered else None,
+                   "pretrend_p_value": e.placebo.p_value if e.placebo else None,
+                   "placebo_change": e.to_scale(e.placebo.estimate) if e.placebo else None,
+                   "placebo_method": e.placebo.method if e.placebo else e.placebo_note,
+                   "excluded": e.excluded, "notes": e.notes, "refused": e.refused})
 
 
 def analyze(data_dir: str | Path, month: str, *, min_group_size: int | None = None,
@@ -139,27 +227,64 @@ def analyze(data_dir: str | Path, month: str, *, min_group_size: int | None = No
         bug_turnaround=bug_turnaround_target,
     )
     data = load(data_dir, cutoff=params.cutoff, strict=strict, config=config)
+    return summarise(data, params)
+
+
+def summarise(data: CohortData, params: ReportParameters) -> MonthlyAnalysis:
+    """Every estimate, check and view of one loaded data set, as results (no rows kept)."""
     level = 1 - params.alpha
-    bug = fx.bug_turnaround(data, conf_level=level)
-    onb = fx.onboarding(data, conf_level=level)
+    min_group = data.config.min_group_size
+    frames = build_all(data)
+    effects = {k: effect(f, conf_level=level, min_group=min_group) for k, f in frames.items()}
+    mdes = design_mde(data, effects, frames, alpha=params.alpha)
+    integrity = checks.integrity(data, effects, frames)
+    reports = []
+    for key, frame in frames.items():
+        e = effects[key]
+        t = trend(frame)
+        d = e.to_dict()
+        subs = (het.subgroups(data, frame, data.config.subgroups, conf_level=level)
+                if data.config.subgroups and frame.outcome.kind == "milestone" else None)
+        reports.append(OutcomeReport(e, t, typical(frame, t), mdes.get(key),
+                                     het.dose_response(data, frame, conf_level=level), subs,
+                                     outcome_wording.outcome_verdict(d), outcome_wording.target_status(d)))
     return MonthlyAnalysis(
-        params=params,
-        data=data,
-        kpis=compute_kpis(data, month),
-        turnaround=monthly_turnaround(data),
-        onboarding=onboarding_frame(data),
-        bug=bug,
-        onboarding_effect=onb,
-        integrity=checks.integrity(data, bug, onb),
-        balance=checks.team_balance(data),
-        mde=fx.design_mde(data, bug, onb, alpha=params.alpha),
-        dose=het.dose_response(data, conf_level=level),
-        subgroups=het.subgroups(data, data.config.subgroups, conf_level=level) if data.config.subgroups else None,
+        params=params, inputs=InputSummary.of(data), kpis=compute_kpis(data, params.month),
+        outcomes=tuple(reports), integrity=integrity, balance=checks.team_balance(data, frames),
+        comments=select_comments(data), **_investment(data, params.month, reports),
     )
 
 
+def _investment(data: CohortData, month: str, reports: list[OutcomeReport]) -> dict[str, Any]:
+    try:
+        from peereval import investment as inv
+    except ImportError:  # pragma: no cover - the module ships with peereval
+        return {}
+    spent = inv.investment(data, month)
+    gains = [g for g in (gain_of(r) for r in reports) if g is not None]
+    return {"investment": spent, "worth": inv.worth_it(spent, gains)}
+
+
+def gain_of(r: OutcomeReport):
+    """The outcome's gain in time units, where its kind allows one (milestones: days; durations: hours)."""
+    from peereval.investment import Gain
+
+    e = r.effect
+    if e.model is None or e.outcome.kind not in ("milestone", "duration"):
+        return None
+    if e.outcome.kind == "milestone":
+        if not math.isfinite(e.baseline):
+            return None
+        return Gain(e.outcome.name, "milestone", e.estimate, e.ci_low, e.ci_high, e.baseline, "days",
+                    int(e.extra.get("n_pilot", 0)))
+    if r.typical is None or not math.isfinite(r.typical):
+        return None
+    return Gain(e.outcome.name, "duration", e.estimate, e.ci_low, e.ci_high, r.typical, "hours",
+                int(e.extra.get("n_treated_rows", 0)))
+
+
 def save_cache(analysis: MonthlyAnalysis, path: str | Path) -> Path:
-    """Write the analysis for the notebook the runner is about to execute (same process tree)."""
+    """Write the results for the notebook the runner is about to execute (same process tree)."""
     import pickle
 
     path = Path(path)
@@ -185,7 +310,9 @@ def _from_cache(cache: str | Path | None, params: ReportParameters) -> MonthlyAn
     same = {k: v for k, v in cached.params.to_dict().items() if k != "data_dir"} == \
         {k: v for k, v in params.to_dict().items() if k != "data_dir"}
     folder = Path(params.data_dir)
-    files, _ = find_files(folder)
-    if not same or fingerprint(folder, files) != cached.data.fingerprint:
+    from peereval.data import outcome_tables
+
+    files, _ = find_files(folder, outcome_tables.specs(cached.inputs.config.outcomes))
+    if not same or fingerprint(folder, files) != cached.inputs.fingerprint:
         return None
     return cached

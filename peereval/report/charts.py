@@ -23,24 +23,27 @@ def _style() -> None:
     sns.set_theme(style="whitegrid", context="notebook", font_scale=0.95)
 
 
-def turnaround_trend(monthly: pd.DataFrame, pilot_starts: pd.Series, month: str) -> plt.Figure:
-    """Median hours to resolve a bug, by month the ticket was created, pilot vs control."""
+def trend_chart(trend: pd.DataFrame, pilot_starts, month: str, *, title: str, ylabel: str,
+                percent: bool = False) -> plt.Figure:
+    """An outcome's monthly level (``describe.trend``), pilot vs control, with the pilot waves marked."""
     _style()
     fig, ax = plt.subplots(figsize=(8, 3.6))
     for cohort in ("control", "pilot"):
-        sub = monthly[monthly["cohort"] == cohort]
+        sub = trend[trend["cohort"] == cohort]
         if sub.empty:
             continue
         x = pd.PeriodIndex(sub["month"], freq="M").to_timestamp()
-        ax.plot(x, sub["median_hours"], marker="o", ms=3.5, color=COLORS[cohort], label=LABELS[cohort])
-    for i, start in enumerate(sorted(pilot_starts.dropna().unique())):
+        y = sub["value"] * (100 if percent else 1)
+        ax.plot(x, y, marker="o", ms=3.5, color=COLORS[cohort], label=LABELS[cohort])
+    for i, start in enumerate(sorted(set(pilot_starts))):
         ax.axvline(pd.Timestamp(start), color=COLORS["pilot"], lw=0.8, ls=":",
                    label="pilot start (a wave)" if i == 0 else None)
-    ax.set_title("Median time to resolve a bug, by month the bug was reported")
-    ax.set_xlabel("month the bug was reported")
-    ax.set_ylabel("median hours to resolve")
+    ax.set_title(title)
+    ax.set_xlabel("month")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper right", fontsize=8, frameon=True)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right", fontsize=8, frameon=True)
     fig.tight_layout()
     return fig
 
@@ -74,52 +77,55 @@ def onboarding_curves(frame: pd.DataFrame, min_group: int) -> tuple[plt.Figure, 
     return fig, suppressed
 
 
-def effects_forest(rows: list[dict], targets: dict[str, float]) -> plt.Figure:
-    """Effects as "% faster" with intervals; hollow markers for checks and the naive comparison.
+def effects_forest(rows: list[dict], targets: dict[str, float], *, xlabel: str = "% faster with the program",
+                   title: str = "Estimated effects of the program", factor: float = 100) -> plt.Figure:
+    """Effects with intervals; hollow markers for checks and the naive comparison.
 
-    ``rows``: label, faster, lo, hi (NaN when none), kind in {"estimate", "check", "naive"},
-    outcome in {"bug", "onboarding"}.
+    ``rows``: label, faster (the value, positive = better), lo, hi (NaN when none), kind in
+    {"estimate", "check", "naive"}. Values are multiplied by ``factor`` (100 for % and points).
     """
     _style()
-    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.4))
+    fig, ax = plt.subplots(figsize=(8, max(2.6, 0.55 * len(rows) + 1.4)))
     y = np.arange(len(rows))[::-1]
     for yi, r in zip(y, rows, strict=True):
         color = COLORS["pilot"] if r["kind"] == "estimate" else "#555555"
         face = color if r["kind"] == "estimate" else "white"
         if np.isfinite(r["lo"]) and np.isfinite(r["hi"]):
-            ax.plot([r["lo"] * 100, r["hi"] * 100], [yi, yi], color=color, lw=2.2)
+            ax.plot([r["lo"] * factor, r["hi"] * factor], [yi, yi], color=color, lw=2.2)
         if np.isfinite(r["faster"]):
-            ax.plot([r["faster"] * 100], [yi], "o", ms=8, mfc=face, mec=color, mew=1.5)
+            ax.plot([r["faster"] * factor], [yi], "o", ms=8, mfc=face, mec=color, mew=1.5)
     ax.axvline(0, color="#333333", lw=1)
     for name, value in targets.items():
-        ax.axvline(value * 100, color=COLORS["control"], lw=1, ls="--")
-        ax.text(value * 100, len(rows) - 0.45, f" target: {name}", color=COLORS["control"], fontsize=8)
+        ax.axvline(value * factor, color=COLORS["control"], lw=1, ls="--")
+        ax.text(value * factor, len(rows) - 0.45, f" target: {name}", color=COLORS["control"], fontsize=8)
     ax.set_yticks(y, [r["label"] for r in rows])
-    ax.set_xlabel("% faster with the program (bars: 95% intervals)")
-    ax.set_title("Estimated effects of the program")
+    ax.set_xlabel(f"{xlabel} (bars: 95% intervals)")
+    ax.set_title(title)
     ax.set_ylim(-0.7, len(rows) - 0.2)
     fig.tight_layout()
     return fig
 
 
-def event_study_chart(result) -> plt.Figure:
-    """Effect on bug resolution time by months since the team's start, as % change."""
+def event_study_chart(result, *, transform=np.expm1, factor: float = 100, title: str =
+                      "Change in bug resolution time, by months since the team's pilot start",
+                      ylabel: str = "% change in resolution time") -> plt.Figure:
+    """Effect by months since the team's start; ``transform`` maps model units to the chart's (× ``factor``)."""
     _style()
     fig, ax = plt.subplots(figsize=(8, 3.4))
     t = result.summary().dropna(subset=["estimate"])
     k = t.index.to_numpy(dtype=float)
-    est = np.expm1(t["estimate"].to_numpy()) * 100
-    lo = np.expm1(t["ci_low"].to_numpy()) * 100
-    hi = np.expm1(t["ci_high"].to_numpy()) * 100
+    est = transform(t["estimate"].to_numpy()) * factor
+    lo = transform(t["ci_low"].to_numpy()) * factor
+    hi = transform(t["ci_high"].to_numpy()) * factor
     ok = np.isfinite(lo) & np.isfinite(hi)
     ax.errorbar(k[ok], est[ok], yerr=[est[ok] - lo[ok], hi[ok] - est[ok]], fmt="o", color=COLORS["pilot"],
                 capsize=3, label="pilot teams vs control (95% interval)")
     ax.plot([result.reference], [0], "o", mfc="white", mec=COLORS["pilot"], label="reference month (set to 0)")
     ax.axhline(0, color="#333333", lw=0.8)
     ax.axvline(result.reference + 0.5, color="#999999", lw=0.8, ls=":")
-    ax.set_title("Change in bug resolution time, by months since the team's pilot start")
+    ax.set_title(title)
     ax.set_xlabel("months since the pilot started (negative = before)")
-    ax.set_ylabel("% change in resolution time")
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig

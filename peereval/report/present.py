@@ -17,10 +17,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from peereval import effects as fx
-from peereval.checks import PRETREND, PRETREND_ALERT_P
+from peereval.checks import PRETREND_ALERT_P
 from peereval.investment import Investment, WorthIt
-from peereval.report import charts, wording
+from peereval.report import wording
 from peereval.report.analysis import MonthlyAnalysis
 
 SUPPRESSED = "suppressed"
@@ -87,71 +86,19 @@ def _status_badge(status: str) -> str:
 
 def summary(a: MonthlyAnalysis) -> Html:
     """The plain-language opening: one sentence per outcome, then each KPI against its target."""
-    r = a.results()
-    checks = r["integrity"]
-    outcomes = [wording.bug_sentence(r["bug_turnaround"], a.typical_hours,
-                                     wording.cautions(checks, "bug_turnaround"))
-                if a.data.provided("tickets") else "Bug turnaround: not provided (no tickets table).",
-                wording.onboarding_sentence(r["onboarding"], a.data.config.targets.onboarding_speedup,
-                                            wording.cautions(checks, "onboarding"))
-                if a.data.provided("milestones") else "Onboarding: not provided (no milestones table)."]
+    from peereval.report import outcome_wording
+
+    checks = a.integrity.to_dict()
+    outcomes = [outcome_wording.outcome_sentence(r.to_dict() | {"median_days_control":
+                                                                r.effect.extra.get("median_days_control")},
+                                                 r.typical, wording.cautions(checks, r.key))
+                for r in a.outcomes]
+    outcomes += [f"{o.name}: not provided (no {o.table} table)." for o in a.inputs.config.outcomes
+                 if not a.inputs.provided(o.table)]
     items = "".join(f"<li><strong>{esc(s)}</strong></li>" for s in outcomes)
-    items += "".join(f"<li>{esc(s)}</li>" for s in wording.kpi_sentences(a.kpis, a.data.config.targets))
+    items += "".join(f"<li>{esc(s)}</li>" for s in wording.kpi_sentences(a.kpis, a.inputs.config.targets))
     intro = esc(wording.opening(a))
     return Html(f'<div class="pe-summary"><p>{intro}</p><ul>{items}</ul></div>')
-
-
-def _faster_row(label: str, faster: float, lo: float, hi: float, kind: str) -> dict:
-    nan = float("nan")
-    return {"label": label, "faster": nan if faster is None else faster, "lo": nan if lo is None else lo,
-            "hi": nan if hi is None else hi, "kind": kind}
-
-
-def effects(a: MonthlyAnalysis) -> Html:
-    """Effect estimates with intervals: a forest chart plus the table behind it."""
-    b, o = a.bug, a.onboarding_effect
-    rows = []
-    if b.effect is not None:
-        rows.append(_faster_row("Bug turnaround", -b.change, -b.ci_high, -b.ci_low, "estimate"))
-        if b.staggered is not None:
-            s = b.staggered
-            rows.append(_faster_row("  check: staggered-start estimate", -np.expm1(s.estimate),
-                                    -np.expm1(s.ci_high), -np.expm1(s.ci_low), "check"))
-        rows.append(_faster_row("  naive before/after (biased)", -b.naive_change, None, None, "naive"))
-    if o.ratio is not None and o.n_pilot >= a.kpis.min_group_size:
-        rows.append(_faster_row("Onboarding speed", o.speedup, o.ci_low, o.ci_high, "estimate"))
-    if not rows:
-        return Html("<p>No effect can be estimated yet (see the checks below).</p>")
-    targets = {"onboarding": a.data.config.targets.onboarding_speedup}
-    if a.data.config.targets.bug_turnaround is not None:
-        targets["bugs"] = -a.data.config.targets.bug_turnaround
-    fig = charts.effects_forest(rows, targets)
-    table_rows = []
-    for r in rows:
-        ci = "—" if np.isnan(r["lo"]) else f"{r['lo']:.0%} to {r['hi']:.0%}"
-        table_rows.append([esc(r["label"].strip()), esc("—" if np.isnan(r["faster"]) else f"{r['faster']:.0%}"),
-                           esc(ci)])
-    notes = ["Positive = faster with the program. The naive before/after compares pilot teams with themselves "
-             "before their start and ignores company-wide change; it is shown only to explain why the "
-             "controlled estimate differs."]
-    return Html(figure(fig, "Forest chart of the estimated effects in percent faster, with 95% intervals and "
-                            "the onboarding target as a dashed line.").markup
-                + _table(["estimate", "% faster", "95% interval"], table_rows, notes=notes).markup)
-
-
-def event_study(a: MonthlyAnalysis) -> Html:
-    ev = a.bug.events
-    if ev is None:
-        return Html("<p>Not enough months before and after the pilot starts for this chart yet.</p>")
-    check = a.integrity.to_dict().get(PRETREND, {})
-    note = (f"Placebo test of the months before the start: {check['detail']}." if check.get("verdict") != "cannot check"
-            else f"The months before the start cannot be tested yet: {check.get('detail', 'no data')}.")
-    return Html(figure(charts.event_study_chart(ev), "Chart of the change in bug resolution time in each month "
-                       "before and after the pilot start, with 95% intervals.").markup
-                + f'<p class="pe-note">{esc(note)} The intervals in this chart are pointwise and assume many '
-                  "teams; with few pilot teams read them as indicative (the placebo test and the headline "
-                  "estimate use inference that holds with few teams).</p>")
-
 
 
 def scorecard(a: MonthlyAnalysis) -> Html:
@@ -206,46 +153,17 @@ def formats(a: MonthlyAnalysis) -> Html:
     return _table(["format", "sessions since start"], rows)
 
 
-def turnaround_chart(a: MonthlyAnalysis) -> Html:
-    if not a.data.provided("tickets"):
-        return Html("<p>Not provided: no tickets table in the data folder.</p>")
-    fig = charts.turnaround_trend(a.turnaround, a.data.pilot_teams["pilot_start"], a.month)
-    return figure(fig, "Line chart: median hours to resolve a bug by the month it was reported, pilot teams "
-                       "versus control teams, with dotted lines where pilot waves started.")
-
-
-def onboarding_chart(a: MonthlyAnalysis) -> Html:
-    if not a.data.provided("milestones"):
-        return Html("<p>Not provided: no milestones table in the data folder.</p>")
-    frame = a.onboarding[a.onboarding["group"].isin(["pilot", "control"])]
-    km_result = a.onboarding_effect.km
-    small = min(a.onboarding_effect.n_pilot, a.onboarding_effect.n_control) < a.kpis.min_group_size
-    if km_result is not None and not small:
-        fig, hidden = charts.km_chart(km_result, a.kpis.min_group_size), []
-    else:
-        fig, hidden = charts.onboarding_curves(frame, a.kpis.min_group_size)
-    tenured = a.onboarding.attrs.get("tenured_staff", 0)
-    note = (f'<p class="pe-note">{tenured:,} people hired before the data window are tenured staff and are '
-            "not part of this comparison.</p>") if tenured else ""
-    note += "".join(f'<p class="pe-note">{esc(charts.LABELS[g])}: suppressed (fewer than '
-                   f"{a.kpis.min_group_size} hires).</p>" for g in hidden)
-    return Html(figure(fig, "Step chart: share of new hires not yet competent by days since hire, pilot "
-                            "versus control hires (Kaplan–Meier curves, counting hires not yet competent).").markup + note)
-
-
 def ledger(a: MonthlyAnalysis) -> Html:
-    """Every input row: used, or excluded with its reason."""
+    """Every input row: used, or excluded with its reason; then what each estimate left out."""
     rows = []
-    for table, entry in a.data.ledger.to_dict().items():
+    for table, entry in a.inputs.ledger.items():
         reasons = "<br>".join(f"{esc(r)}: {n:,}" for r, n in entry["excluded"].items()) or "none"
         notes = "<br>".join(f"{esc(r)}: {n:,}" for r, n in entry["notes"].items())
         rows.append([esc(table), f"{entry['rows_read']:,}", f"{entry['rows_used']:,}", reasons, notes])
-    for table in a.data.missing_tables:
+    for table in a.inputs.missing_tables:
         rows.append([esc(table), "not provided", "—", "—", ""])
-    left_out = [[esc(name), esc(reason), f"{n:,}"]
-                for name, reasons in (("bug turnaround (tickets)", a.bug.excluded),
-                                      ("onboarding (people)", a.onboarding_effect.excluded))
-                for reason, n in reasons.items() if n]
+    left_out = [[esc(f"{r.outcome.name} ({r.outcome.table})"), esc(reason), f"{n:,}"]
+                for r in a.outcomes for reason, n in r.effect.excluded.items() if n]
     extra = _table(["estimate", "rows used elsewhere in the report but left out of this estimate", "rows"],
                    left_out).markup if left_out else ""
     return Html(_table(["table", "rows read", "rows used", "rows excluded, by reason", "notes"], rows).markup + extra)
@@ -258,8 +176,8 @@ def provenance(a: MonthlyAnalysis, run: dict[str, Any] | None = None) -> Html:
     items = {
         "peereval version": __version__,
         "report month": a.month,
-        "cutoff (last day counted)": a.data.cutoff.date().isoformat() if a.data.cutoff is not None else "none",
-        "input fingerprint (sha256)": a.data.fingerprint,
+        "cutoff (last day counted)": a.inputs.cutoff.date().isoformat() if a.inputs.cutoff is not None else "none",
+        "input fingerprint (sha256)": a.inputs.fingerprint,
         "parameters": json.dumps(params, sort_keys=True),
     }
     if run:
@@ -267,22 +185,10 @@ def provenance(a: MonthlyAnalysis, run: dict[str, Any] | None = None) -> Html:
     return _table(["", ""], [[esc(k), f"<code>{esc(v)}</code>"] for k, v in items.items()])
 
 
-def onboarding_medians(a: MonthlyAnalysis) -> Html:
-    o = a.onboarding_effect
-    rows = []
-    for group, n, med in (("pilot", o.n_pilot, o.median_days_pilot), ("control", o.n_control, o.median_days_control)):
-        if n < a.kpis.min_group_size:
-            rows.append([esc(charts.LABELS[group]), SUPPRESSED + "¹", SUPPRESSED + "¹"])
-        else:
-            rows.append([esc(charts.LABELS[group]), f"{n:,}", "not reached yet" if np.isnan(med) else f"{med:.0f} days"])
-    return _table(["new hires", "number", "median days to competency (Kaplan–Meier)"], rows,
-                  notes=[f"¹ suppressed: fewer than {a.kpis.min_group_size} hires."])
-
-
 def balance(a: MonthlyAnalysis) -> Html:
     if a.balance is None:
         return Html("<p>Balance cannot be checked yet (no started pilot or no control teams).</p>")
-    cohort_people = a.data.people["team"].map(a.data.teams.set_index("team")["cohort"]).value_counts()
+    cohort_people = a.inputs.people_by_cohort
     if min(cohort_people.get("pilot", 0), cohort_people.get("control", 0)) < a.kpis.min_group_size:
         return Html(f"<p>{SUPPRESSED}: pilot or control teams have fewer than {a.kpis.min_group_size} people "
                     "in all.</p>")
@@ -296,21 +202,6 @@ def balance(a: MonthlyAnalysis) -> Html:
                                      "in trends."])
 
 
-def mde(a: MonthlyAnalysis) -> Html:
-    rows = []
-    m = a.mde
-    if "bug_turnaround" in m:
-        rows.append(["Bug turnaround", f"{-m['bug_turnaround'].mde:.0%} faster"])
-    if "onboarding" in m:
-        rows.append(["Onboarding", f"{1 - m['onboarding'].mde:.0%} faster"])
-    if not rows:
-        return Html("<p>Not enough data yet to compute the smallest detectable effect.</p>")
-    return _table(["outcome", "smallest effect this design detects 80% of the time"], rows,
-                  notes=["Computed from this pilot's numbers of teams, months, tickets and hires and the "
-                         "variability seen in the data. An effect smaller than this may well exist but would "
-                         "usually be reported as 'no detectable change yet'."])
-
-
 def integrity(a: MonthlyAnalysis) -> Html:
     rows = [[esc(r.check), _status_badge("met" if r.verdict == "ok" else "not met").replace(">met<", ">ok<")
              .replace(">not met<", f">{esc(r.verdict)}<"), esc(r.threshold), esc(r.detail)]
@@ -319,75 +210,30 @@ def integrity(a: MonthlyAnalysis) -> Html:
 
 
 def methods(a: MonthlyAnalysis) -> Html:
-    b, o = a.bug, a.onboarding_effect
-    parts = [
-        "<p><strong>Bug turnaround.</strong> We compare how resolution time changed in pilot teams after "
-        "their start with how it changed in control teams over the same months (difference-in-differences, "
-        "with each team's usual speed and each month's company-wide level taken out, and bug priority "
-        f"accounted for). Only bugs reported at least {b.window_days} days before the cutoff are used, so "
-        f"every bug had the same time to be fixed; bugs still open after {b.window_days} days count as "
-        f"{b.window_days} days. A pilot team counts as in the program from its start date, whatever the day; "
-        "when its start month holds bugs from both before and after the start, that month is left out for that "
-        f"team ({b.excluded.get(fx.TRANSITION_REASON, 0):,} bugs), so every team-month compared is wholly before "
-        "or wholly after the start. "
-        f"{esc(b.effect.method if b.effect else (b.refused or ''))}</p>",
-        "<p><strong>Were pilot teams already different?</strong> A placebo test pretends each pilot team started "
-        "some months before it really did and runs the same comparison on the bugs from before any real start; "
-        "a change found there (p below "
+    from peereval.report.outcome_views import methods as outcome_methods
+
+    parts = [outcome_methods(r) for r in a.outcomes]
+    parts += [
+        "<p><strong>Were pilot teams already different?</strong> For each outcome compared month by month, a "
+        "placebo test pretends each pilot team started some months before it really did and runs the same "
+        "comparison on the rows from before any real start; a change found there (p below "
         f"{PRETREND_ALERT_P:.2f}) means the pilot teams were already drifting apart from the control teams, and the "
-        "summary then says the comparison may not be trustworthy. "
-        f"{esc(b.placebo.method if b.placebo is not None else (b.placebo_note or ''))}</p>",
-        "<p><strong>Onboarding.</strong> For each new hire we count days from hire to the competency "
-        "milestone. Hires not yet competent at the cutoff are kept and counted as 'at least this long' "
-        "(censored), not dropped. Pilot hires are people hired into a pilot team on or after its start. "
-        f"{esc(o.ratio.method if o.ratio else (o.refused or ''))}</p>",
+        "summary then says the comparison may not be trustworthy.</p>",
         "<p><strong>KPIs.</strong> Participation is attended ÷ invited over pilot sessions. Sessions per month "
         "counts pilot sessions per active pilot team-month (a team is active from its start date; a part month "
         "counts by its days). Reciprocity is the share of participants who also led a session. Satisfaction is "
         "the mean survey score with a 95% interval that allows for people answering more than once.</p>",
-        "<p><strong>Caveats.</strong> " + esc(wording.design_caveat(int((a.data.teams['cohort'] == 'pilot').sum())))
+        "<p><strong>Caveats.</strong> " + esc(wording.design_caveat(a.inputs.n_pilot_teams))
         + " The estimates assume that, without the program, pilot and control teams would have changed alike.</p>",
     ]
     return Html("".join(parts))
 
 
-def dose_response(a: MonthlyAnalysis) -> Html:
-    d = a.dose
-    if d is None:
-        return Html("<p>Not enough attendance and ticket data for this view yet.</p>")
-    rows = [[esc(r.dose), f"{-r.change:.0%}", f"{-r.ci_high:.0%} to {-r.ci_low:.0%}", f"{int(r.team_months)}"]
-            for r in d.table.itertuples()]
-    return _table(["sessions attended per person per month", "% faster bug turnaround", "95% interval",
-                   "pilot team-months"], rows,
-                  notes=["Observational: teams chose how much to attend, so busier or keener teams may differ in "
-                         "other ways. Read this as an association, not as the effect of attending more."])
-
-
-def subgroups(a: MonthlyAnalysis) -> Html:
-    s = a.subgroups
-    if s is None:
-        return Html("<p>No subgroups were declared in program.toml (for example <code>subgroups = "
-                    "[\"role\"]</code>), so none are shown: subgroups chosen after looking mislead.</p>")
-    rows = []
-    for r in s.table.itertuples():
-        if not r.shown:
-            rows.append([esc(f"{r.attribute}: {r.level}"), SUPPRESSED + "¹", "", ""])
-        else:
-            rows.append([esc(f"{r.attribute}: {r.level}"), f"{r.speedup:.0%}", f"{r.ci_low:.0%} to {r.ci_high:.0%}",
-                         f"{r.p_holm:.2f}"])
-    return _table(["subgroup (declared in advance)", "onboarding % faster", "95% interval", "Holm-adjusted p"],
-                  rows, notes=[f"¹ suppressed: fewer than {a.kpis.min_group_size} pilot or control hires, or fewer "
-                               "than 3 pilot hires competent yet.",
-                               "p-values are adjusted (Holm) for testing several subgroups at once."])
-
-
 def comments(a: MonthlyAnalysis) -> Html:
     """Survey comments when allowed: unattributed, large groups only, never naming a person."""
-    from peereval.report.comments import select_comments
-
-    c = select_comments(a.data)
-    if not c.shown:
-        return Html(f"<p>{esc(c.reason or 'No comments to show.')}</p>")
+    c = a.comments
+    if c is None or not c.shown:
+        return Html(f"<p>{esc((c.reason if c else '') or 'No comments to show.')}</p>")
     items = "".join(f"<li>“{esc(t)}”</li>" for t in c.shown)
     note = (f'<p class="pe-note">{c.withheld} comment{"s" if c.withheld != 1 else ""} withheld because '
             "they name a person.</p>") if c.withheld else ""

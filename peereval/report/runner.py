@@ -175,7 +175,7 @@ def run_report(params: ReportParameters, out_dir: str | Path = "reports", *,
     progress(f"loading and validating {params.data_dir}")
     analysis = analyze(**params.to_dict())
     out.mkdir(parents=True, exist_ok=True)
-    progress(f"data usable: {sum(analysis.data.ledger.rows_read.values()):,} rows read")
+    progress(f"data usable: {sum(t['rows_read'] for t in analysis.inputs.ledger.values()):,} rows read")
     run = {"generated_at": _now()}
     nb_params = params.to_dict() | {"data_dir": str(Path(params.data_dir).resolve()),
                                     "generated_at": run["generated_at"]}

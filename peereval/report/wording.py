@@ -31,24 +31,32 @@ PROBABLY_P = 0.20
 WIDE = 0.50
 DOUBT = "the comparison may not be trustworthy"
 
-# check name in results.json's "integrity" block -> (outcomes it concerns, the reason in plain words)
+# check name in results.json's "integrity" block -> (outcomes it concerns when the check names none, reason)
 _CAUTIONS = {
     "pre-period trends (placebo test)": (("bug_turnaround",),
                                          "pilot teams were already diverging from control teams before their start"),
-    "contamination": (("bug_turnaround", "onboarding"),
-                      "control-team people took part in pilot sessions, so the control teams were partly in the "
-                      "program too"),
+    "contamination": (None, "control-team people took part in pilot sessions, so the control teams were partly in "
+                            "the program too"),
     "differential attrition (proxy)": (("onboarding",),
                                        "pilot and control hires appear to leave at different rates"),
 }
 
 
 def cautions(integrity: dict, outcome: str) -> list[str]:
-    """Plain reasons to doubt one outcome's comparison, from the integrity checks that raised an alert."""
+    """Plain reasons to doubt one outcome's comparison, from the integrity checks that raised an alert.
+
+    A check that names its outcome (``"outcome"`` in the check) concerns that outcome only; a check
+    about the whole design (contamination) concerns every outcome.
+    """
     out = []
     for check, (outcomes, reason) in _CAUTIONS.items():
-        if outcome in outcomes and (integrity.get(check) or {}).get("verdict") == "alert":
-            out.append(reason)
+        for name, found in integrity.items():
+            if not (name == check or name.startswith(f"{check}: ")) or (found or {}).get("verdict") != "alert":
+                continue
+            owner = found.get("outcome", None) if "outcome" in found else "__legacy__"
+            applies = (outcomes is None or (owner == outcome) or (owner == "__legacy__" and outcome in outcomes))
+            if applies and reason not in out:
+                out.append(reason)
     return out
 
 
@@ -69,8 +77,11 @@ def _missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def verdict(faster: float, lo: float, hi: float, p_value: float | None) -> str:
-    """Verdict words for an effect expressed as "share faster" (positive = faster) with its interval."""
+def verdict(faster: float, lo: float, hi: float, p_value: float | None, wide: float = WIDE) -> str:
+    """Verdict words for an effect expressed as "share faster" (positive = faster) with its interval.
+
+    ``wide``: an interval at least this wide that crosses "no change" is "too early to tell".
+    """
     if _missing(faster) or _missing(lo) or _missing(hi):
         return "too early to tell"
     if lo > 0:
@@ -79,7 +90,7 @@ def verdict(faster: float, lo: float, hi: float, p_value: float | None) -> str:
         return "clearly slower"
     if p_value is not None and not _missing(p_value) and p_value < PROBABLY_P:
         return "probably faster" if faster > 0 else "probably slower"
-    if hi - lo > WIDE:
+    if hi - lo > wide:
         return "too early to tell"
     return "no detectable change yet"
 
@@ -208,14 +219,10 @@ def design_caveat(n_pilot: int, design: str = "chosen") -> str:
 
 def opening(analysis) -> str:
     """The first sentence: what this report covers and the design caveat."""
-    teams = analysis.data.teams
-    n_pilot = int((teams["cohort"] == "pilot").sum())
-    n_control = int((teams["cohort"] == "control").sum())
-    started = int(((teams["cohort"] == "pilot") & (teams["pilot_start"] <= analysis.data.cutoff)).sum())
-    return (f"This report covers {analysis.data.config.name} up to the end of {analysis.month}: "
-            f"{started} of {n_pilot} pilot teams have started, compared with {n_control} control teams. "
-            f"{design_caveat(n_pilot)}")
-
+    i = analysis.inputs
+    return (f"This report covers {i.config.name} up to the end of {analysis.month}: "
+            f"{i.n_started} of {i.n_pilot_teams} pilot teams have started, compared with {i.n_control_teams} "
+            f"control teams. {design_caveat(i.n_pilot_teams)}")
 
 def _hours(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.1f}"
