@@ -226,34 +226,37 @@ def fit_twfe(
     if not np.isin(dnum, (0.0, 1.0)).all():
         raise ValueError(f"column {treated!r} (treated) must be 0/1 (in the program and after its start)")
     if dnum.min() == dnum.max():
-        raise ValueError(f"column {treated!r} (treated) has no variation: it is always {int(dnum[0])}")
+        raise EstimationError(f"column {treated!r} (treated) has no variation: it is always {int(dnum[0])}; the "
+                              "comparison needs rows from before and after a start (or untreated units)")
     w = np.ones(len(df)) if weights is None else numeric_column(df, weights, "weights")
     ucodes, n_unit = codes_of(df[unit])
     tcodes, n_time = codes_of(df[time])
     ccodes, n_cl = codes_of(df[cluster if cluster is not None else unit])
     if n_cl < 2:
-        raise ValueError("need at least two clusters")
+        raise EstimationError("need at least two clusters (teams) to compare")
     fe = TwoWayFE(ucodes, tcodes, n_unit, n_time, None if weights is None else w)
     cols = [y, dnum] + [numeric_column(df, c, "covariate") for c in covariates]
     z = fe.demean(np.column_stack(cols))
     yt, dt, xt = z[:, 0], z[:, 1], (np.ascontiguousarray(z[:, 2:]) if covariates else None)
     if xt is not None:
         if np.linalg.matrix_rank(xt * np.sqrt(w)[:, None]) < xt.shape[1]:
-            raise ValueError("covariates are collinear with each other or with the fixed effects")
+            raise EstimationError("covariates are collinear with each other or with the fixed effects; drop the "
+                                  "covariate (or the level) that coincides with a team, a period or another covariate")
         coef = _wls_coef(xt, np.column_stack([yt, dt]), w)
         yt, dt = yt - xt @ coef[:, 0], dt - xt @ coef[:, 1]
     s_dd = float(np.sum(w * dt * dt))
     if s_dd <= 1e-10 * max(float(np.sum(w * dnum)), 1.0):
-        raise ValueError(
-            f"{treated!r} is collinear with the unit and time fixed effects (and covariates); "
-            "e.g. every unit starts in the same period or nobody is untreated at some time"
+        raise EstimationError(
+            f"{treated!r} is collinear with the unit and time fixed effects (and covariates): e.g. every unit starts "
+            "in the same period, or nobody is untreated at some time; the comparison needs control units (or "
+            "units that start later) observed in the same periods"
         )
     beta = float(np.sum(w * dt * yt)) / s_dd
     _check_outcome_varies(y, yt - beta * dt, w, outcome)
     n = len(df)
     k = 1 + len(covariates) + fe.n_params(ccodes)
     if n - k <= 0:
-        raise ValueError("too few observations for the number of parameters")
+        raise EstimationError("too few observations for the number of parameters; more periods or units are needed")
     ssc = n_cl / (n_cl - 1) * (n - 1) / (n - k)
     return DidFit(yt, dt, dnum, w, fe, xt, ccodes, n_cl, beta, s_dd, ssc, k, n, n_zero_weight)
 
