@@ -17,7 +17,7 @@ CUR = {"month": "2026-10", "input_fingerprint": "b",
 def test_changes_between_months():
     assert changes(PREV, CUR) == [
         "New data: +30 rows used compared with 2026-09.",
-        "Bug turnaround estimate moved from 10% to 18% faster.",
+        "Bug turnaround estimate moved from 10% faster to 18% faster.",
         "Onboarding: first estimate, 25% faster.",
         "Participation rate: not met → met.",
     ]
@@ -27,3 +27,14 @@ def test_first_month_and_small_moves():
     assert changes(None, CUR) == ["First report."]
     same = dict(CUR, input_fingerprint="b")
     assert changes(CUR, same) == ["Same export files (a back-fill): +0 rows counted with this month's cutoff."]
+
+
+def test_declared_outcomes_are_tracked_by_key():
+    def doc(month, est):
+        return {"month": month, "input_fingerprint": month, "data_quality": {}, "targets": {},
+                "outcomes": [{"key": "deal_close_rate", "name": "Deal close rate", "kind": "proportion",
+                              "scale": "points", "better": "higher", "estimate": est, "ci_low": None,
+                              "ci_high": None}]}
+    assert changes(doc("2026-09", 0.02), doc("2026-10", 0.09))[1] == \
+        "Deal close rate estimate moved from 2.0 points higher to 9.0 points higher."
+    assert changes(doc("2026-09", None), doc("2026-10", 0.09))[1] == "Deal close rate: first estimate, 9.0 points higher."

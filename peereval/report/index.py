@@ -6,7 +6,6 @@ Built only from the published ``results.json`` files, so it never sees row-level
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from peereval.report.charts import COLORS, _style
+from peereval.report.outcome_wording import amount
 from peereval.report.present import esc, figure
 
-MOVED = 0.05  # a headline estimate "moved" when it shifts by 5 percentage points or more
+MOVED = 0.05  # an estimate "moved" when it shifts by 5 percentage points (or 0.05 units) or more
 
 
 def collect(out_dir: Path) -> list[dict[str, Any]]:
@@ -29,11 +29,21 @@ def collect(out_dir: Path) -> list[dict[str, Any]]:
     return docs
 
 
-def _headline(doc: dict[str, Any]) -> dict[str, float | None]:
-    bug, onb = doc.get("bug_turnaround") or {}, doc.get("onboarding") or {}
-    neg = lambda x: None if x is None else -x  # noqa: E731 - "% faster" is minus the change
-    return {"bug": neg(bug.get("change")), "bug_lo": neg(bug.get("ci_high")), "bug_hi": neg(bug.get("ci_low")),
-            "onb": onb.get("speedup"), "onb_lo": onb.get("ci_low"), "onb_hi": onb.get("ci_high")}
+def outcomes_of(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each outcome's results object by key (older results.json files only had the two defaults)."""
+    if doc.get("outcomes") is not None:
+        return {o["key"]: o for o in doc["outcomes"]}
+    out = {}
+    bug, onb = doc.get("bug_turnaround"), doc.get("onboarding")
+    if bug:
+        out["bug_turnaround"] = {"key": "bug_turnaround", "name": "Bug turnaround", "kind": "duration",
+                                 "scale": "relative", "better": "lower", "estimate": bug.get("change"),
+                                 "ci_low": bug.get("ci_low"), "ci_high": bug.get("ci_high")}
+    if onb:
+        out["onboarding"] = {"key": "onboarding", "name": "Onboarding", "kind": "milestone", "scale": "speedup",
+                             "better": "higher", "estimate": onb.get("speedup"), "ci_low": onb.get("ci_low"),
+                             "ci_high": onb.get("ci_high")}
+    return out
 
 
 def changes(prev: dict[str, Any] | None, cur: dict[str, Any]) -> list[str]:
@@ -47,12 +57,13 @@ def changes(prev: dict[str, Any] | None, cur: dict[str, Any]) -> list[str]:
     else:
         notes.append(f"Same export files (a back-fill): {rows(cur) - rows(prev):+,} rows counted with this "
                      "month's cutoff.")
-    a, b = _headline(prev), _headline(cur)
-    for key, name in (("bug", "Bug turnaround"), ("onb", "Onboarding")):
-        if a[key] is not None and b[key] is not None and abs(b[key] - a[key]) >= MOVED:
-            notes.append(f"{name} estimate moved from {a[key]:.0%} to {b[key]:.0%} faster.")
-        elif a[key] is None and b[key] is not None:
-            notes.append(f"{name}: first estimate, {b[key]:.0%} faster.")
+    before = outcomes_of(prev)
+    for key, o in outcomes_of(cur).items():
+        was, now = (before.get(key) or {}).get("estimate"), o.get("estimate")
+        if was is not None and now is not None and abs(now - was) >= MOVED:
+            notes.append(f"{o['name']} estimate moved from {amount(o, was)} to {amount(o, now)}.")
+        elif was is None and now is not None:
+            notes.append(f"{o['name']}: first estimate, {amount(o, now)}.")
     for kpi, target in cur.get("targets", {}).items():
         before = prev.get("targets", {}).get(kpi, {}).get("status")
         if before and before != target.get("status"):
@@ -60,32 +71,33 @@ def changes(prev: dict[str, Any] | None, cur: dict[str, Any]) -> list[str]:
     return notes
 
 
-def _trend_chart(docs: list[dict[str, Any]]) -> plt.Figure:
+def _trend_chart(docs: list[dict[str, Any]], keys: list[str], names: dict[str, str]) -> plt.Figure:
+    """One panel per outcome: its estimate and 95% interval in each report month (its own scale)."""
     _style()
-    fig, ax = plt.subplots(figsize=(8, 3.4))
+    fig, axes = plt.subplots(len(keys), 1, figsize=(8, 2.6 * len(keys) + 0.6), squeeze=False, sharex=True)
     months = [d["month"] for d in docs]
     x = np.arange(len(months))
-    for key, label, color, shift in (("bug", "Bug turnaround", COLORS["pilot"], -0.08),
-                                     ("onb", "Onboarding speed", COLORS["control"], 0.08)):
-        h = [_headline(d) for d in docs]
-        est = np.array([np.nan if r[key] is None else r[key] * 100 for r in h])
-        lo = np.array([np.nan if r[f"{key}_lo"] is None else r[f"{key}_lo"] * 100 for r in h])
-        hi = np.array([np.nan if r[f"{key}_hi"] is None else r[f"{key}_hi"] * 100 for r in h])
+    for ax, key in zip(axes[:, 0], keys, strict=True):
+        rows = [outcomes_of(d).get(key) or {} for d in docs]
+        scale = next((r["scale"] for r in rows if r.get("scale")), "relative")
+        factor = 1 if scale == "units" else 100
+
+        def col(name, rows=rows, factor=factor):
+            return np.array([np.nan if r.get(name) is None else r[name] * factor for r in rows], dtype=float)
+
+        est, lo, hi = col("estimate"), col("ci_low"), col("ci_high")
         ok = np.isfinite(est) & np.isfinite(lo) & np.isfinite(hi)
-        ax.errorbar(x[ok] + shift, est[ok], yerr=[est[ok] - lo[ok], hi[ok] - est[ok]], fmt="o-", color=color,
-                    capsize=3, label=label)
-    ax.axhline(0, color="#333333", lw=0.8)
-    ax.set_xticks(x, months, rotation=45 if len(months) > 8 else 0)
-    ax.set_ylabel("% faster (95% interval)")
-    ax.set_xlabel("report month")
-    ax.set_title("How the estimates firmed up, month by month")
-    ax.legend(fontsize=8)
+        ax.errorbar(x[ok], est[ok], yerr=[est[ok] - lo[ok], hi[ok] - est[ok]], fmt="o-", color=COLORS["pilot"],
+                    capsize=3)
+        ax.axhline(0, color="#333333", lw=0.8)
+        unit = {"points": "points", "units": "units", "speedup": "% faster"}.get(scale, "% change")
+        ax.set_ylabel(unit)
+        ax.set_title(names[key], fontsize=10, loc="left")
+    axes[-1, 0].set_xticks(x, months, rotation=45 if len(months) > 8 else 0)
+    axes[-1, 0].set_xlabel("report month")
+    fig.suptitle("How the estimates firmed up, month by month (95% intervals)")
     fig.tight_layout()
     return fig
-
-
-def _fmt(x: float | None) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.0%}"
 
 
 def write_index(out_dir: str | Path) -> Path | None:
@@ -94,18 +106,32 @@ def write_index(out_dir: str | Path) -> Path | None:
     docs = collect(out)
     if not docs:
         return None
+    keys: list[str] = []
+    names: dict[str, str] = {}
+    for d in docs:
+        for key, o in outcomes_of(d).items():
+            if key not in keys:
+                keys.append(key)
+            names[key] = o["name"]
     rows = []
     prev = None
     for d in docs:
-        h = _headline(d)
-        bug = f"{_fmt(h['bug'])} ({_fmt(h['bug_lo'])} to {_fmt(h['bug_hi'])})" if h["bug"] is not None else "—"
-        onb = f"{_fmt(h['onb'])} ({_fmt(h['onb_lo'])} to {_fmt(h['onb_hi'])})" if h["onb"] is not None else "—"
+        found = outcomes_of(d)
+        cells = []
+        for key in keys:
+            o = found.get(key) or {}
+            if o.get("estimate") is None:
+                cells.append("—")
+            else:
+                cells.append(f"{amount(o, o['estimate'])} ({amount(o, o.get('ci_low'))} to "
+                             f"{amount(o, o.get('ci_high'))})")
         note = " ".join(changes(prev, d))
-        rows.append(f'<tr><td><a href="{esc(d["month"])}/index.html">{esc(d["month"])}</a></td><td>{esc(bug)}</td>'
-                    f"<td>{esc(onb)}</td><td>{esc(note)}</td></tr>")
+        rows.append(f'<tr><td><a href="{esc(d["month"])}/index.html">{esc(d["month"])}</a></td>'
+                    + "".join(f"<td>{esc(c)}</td>" for c in cells) + f"<td>{esc(note)}</td></tr>")
         prev = d
-    chart = figure(_trend_chart(docs), "Chart of the bug turnaround and onboarding estimates with 95% intervals "
-                                       "for each report month.").markup if len(docs) > 1 else ""
+    chart = figure(_trend_chart(docs, keys, names), "Charts of each outcome's estimate with its 95% interval for "
+                                                    "each report month.").markup if len(docs) > 1 and keys else ""
+    heads = "".join(f"<th>{esc(names[k])}</th>" for k in keys)
     latest = docs[-1]
     html = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -115,10 +141,10 @@ def write_index(out_dir: str | Path) -> Path | None:
 table{{border-collapse:collapse;font-size:.92rem}}td,th{{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}}
 th{{background:#eef1f5}}td:first-child{{white-space:nowrap}}img{{max-width:100%}}figcaption{{font-size:.82rem;color:#444}}</style></head>
 <body><h1>{esc(latest.get("program", "Peer-learning program"))}: monthly reports</h1>
-<p>Each month's report and its headline estimates (% faster with the program, with the 95% interval).
+<p>Each month's report and the estimated effect on each outcome, with its 95% interval.
 What changed since the month before is noted beside it.</p>
 {chart}
-<table><thead><tr><th>month</th><th>bug turnaround, % faster</th><th>onboarding, % faster</th>
+<table><thead><tr><th>month</th>{heads}
 <th>what changed since last month</th></tr></thead><tbody>{"".join(reversed(rows))}</tbody></table>
 </body></html>
 """
