@@ -214,6 +214,8 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
             found = ", ".join(f"'{x}'" for x in [x for x in df.columns if x != ROW][:12]) or "none"
             fix = (f"add a column named '{c}' (names are case-insensitive; the first line must be the header, "
                    f"found: {found[:200]})")
+        if spec.doc.startswith("outcome table"):
+            fix += "; or name an existing column in program.toml's [[outcomes]]"
         out.problems.append(Problem(raw.file, "required column is missing", fix, column=c))
     if missing:
         return None
