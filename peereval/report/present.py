@@ -223,6 +223,12 @@ def methods(a: MonthlyAnalysis) -> Html:
         "counts pilot sessions per active pilot team-month (a team is active from its start date; a part month "
         "counts by its days). Reciprocity is the share of participants who also led a session. Satisfaction is "
         "the mean survey score with a 95% interval that allows for people answering more than once.</p>",
+        "<p><strong>Time invested.</strong> Attendee hours add each attended invitation's session length; "
+        "facilitator hours add each session's length once; person hours count each person once per session (a "
+        "facilitator also listed as attending is not counted twice). Gains are shown beside the hours only where "
+        "an outcome is measured in time: days sooner to a milestone × pilot hires (person-days), and elapsed "
+        "hours saved per item × pilot items (elapsed time, not working effort). Money is shown only when "
+        "cost_per_hour is set in program.toml, and only for the hours invested.</p>",
         "<p><strong>Caveats.</strong> " + esc(wording.design_caveat(a.inputs.n_pilot_teams))
         + " The estimates assume that, without the program, pilot and control teams would have changed alike.</p>",
     ]
