@@ -16,7 +16,7 @@ from peereval.data.cohort import CohortData
 from peereval.outcomes.frame import OutcomeFrame
 from peereval.periods import Calendar
 
-TREND_COLUMNS = ["month", "cohort", "value", "rows", "still_open"]
+TREND_COLUMNS = ["month", "cohort", "value", "rows", "still_open", "people"]
 
 
 def trend(frame: OutcomeFrame) -> pd.DataFrame:
@@ -43,6 +43,8 @@ def trend(frame: OutcomeFrame) -> pd.DataFrame:
         if o.kind == "mean" and o.scale == "log":
             out["value"] = np.exp(out["value"])
         out["still_open"] = 0
+    person = o.person if o.person in rows.columns else None
+    out["people"] = g[person].nunique() if person else np.nan
     out = out.reset_index()
     out["still_open"] = out["still_open"].astype(int)
     return out[TREND_COLUMNS]

@@ -110,3 +110,17 @@ def test_comments_only_when_allowed_and_never_naming_anyone(planted):
     assert "<li>" in markup
     assert "Canarywood" not in markup and "Zebulon" not in markup and "canary.example" not in markup
     assert "withheld because they name a person" in markup
+
+
+def test_outcome_trend_points_about_few_people_are_not_drawn(tmp_path):
+    """A month whose pilot deals come from fewer reps than the minimum is a gap, not a point."""
+    from peereval.report import analysis as analysis_module
+
+    folder = tmp_path / "sales"
+    shutil.copytree(SAMPLE.parent / "sample-sales", folder)
+    a = analysis_module.analyze(folder, "2026-10", min_group_size=60)
+    r = a.outcome("deal_close_rate")
+    small = r.trend[(r.trend["people"] < 60)]
+    assert len(small) > 0
+    markup = outcome_views.trend(a, r).markup
+    assert f"{len(small)} month(s) with fewer than 60 people behind a point are suppressed" in markup

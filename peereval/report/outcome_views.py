@@ -147,11 +147,16 @@ def trend(a: MonthlyAnalysis, r: OutcomeReport) -> Html:
     }[o.kind]
     if o.builtin and o.key == "bug_turnaround":
         ylabel, title = "median hours to resolve", "Median time to resolve a bug, by month the bug was reported"
-    fig = charts.trend_chart(r.trend, a.inputs.pilot_starts, a.month, title=title, ylabel=ylabel, percent=pct)
+    shown = r.trend.copy()
+    small = shown["people"].notna() & (shown["people"] < a.kpis.min_group_size)
+    shown.loc[small, "value"] = np.nan  # a point about fewer people than the minimum is not drawn
+    fig = charts.trend_chart(shown, a.inputs.pilot_starts, a.month, title=title, ylabel=ylabel, percent=pct)
+    note = (f" {int(small.sum())} month(s) with fewer than {a.kpis.min_group_size} people behind a point are "
+            "suppressed (gaps in the lines).") if small.any() else ""
     return Html(figure(fig, f"Line chart: {title.lower()}, pilot teams versus control teams, with dotted lines "
                             "where pilot waves started.").markup
                 + '<p class="pe-note">A description, not an effect estimate: the whole company changes over time '
-                  "too, and recent months hold items still open.</p>")
+                  f"too, and recent months hold items still open.{esc(note)}</p>")
 
 
 def km(a: MonthlyAnalysis, r: OutcomeReport) -> Html:
