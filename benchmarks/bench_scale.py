@@ -25,7 +25,7 @@ from pathlib import Path
 SIZES = {"100k": 10, "1m": 100, "10m": None}  # teams for sample.generate(scale="large")
 MONTH = "2026-10"
 STATSMODELS_ROW_LIMIT = 300_000
-ESTIMATES = ("ticket_frame", "bug_turnaround", "onboarding", "kpis", "monthly_turnaround", "integrity",
+ESTIMATES = ("frames", "bug_turnaround", "onboarding", "kpis", "trend", "integrity",
              "team_balance", "design_mde", "dose_response", "pickle")
 
 _CHILD = r'''
@@ -40,22 +40,25 @@ t0 = time.perf_counter()
 data = load(folder, cutoff=cut)
 out["load_s"] = time.perf_counter() - t0
 if stage != "load":
-    from peereval import checks, effects as fx, heterogeneity as het
-    from peereval.describe import monthly_turnaround, ticket_frame
+    from peereval import checks, heterogeneity as het
+    from peereval.describe import trend
+    from peereval.effects import effect
     from peereval.kpis import compute_kpis
-    needs_bug = stage in ("integrity", "design_mde", "pickle")
-    bug = fx.bug_turnaround(data) if needs_bug else None
-    onb = fx.onboarding(data) if needs_bug else None
+    from peereval.mde import design_mde
+    from peereval.outcomes import build_all
+    frames = build_all(data) if stage != "frames" else None
+    needs = stage in ("integrity", "design_mde")
+    effects = {k: effect(f) for k, f in frames.items()} if needs else None
     fns = {
-        "ticket_frame": lambda: ticket_frame(data),
-        "bug_turnaround": lambda: fx.bug_turnaround(data),
-        "onboarding": lambda: fx.onboarding(data),
+        "frames": lambda: build_all(data),
+        "bug_turnaround": lambda: effect(frames["bug_turnaround"]),
+        "onboarding": lambda: effect(frames["onboarding"]),
         "kpis": lambda: compute_kpis(data, month),
-        "monthly_turnaround": lambda: monthly_turnaround(data),
-        "integrity": lambda: checks.integrity(data, bug, onb),
-        "team_balance": lambda: checks.team_balance(data),
-        "design_mde": lambda: fx.design_mde(data, bug, onb),
-        "dose_response": lambda: het.dose_response(data),
+        "trend": lambda: trend(frames["bug_turnaround"]),
+        "integrity": lambda: checks.integrity(data, effects, frames),
+        "team_balance": lambda: checks.team_balance(data, frames),
+        "design_mde": lambda: design_mde(data, effects, frames),
+        "dose_response": lambda: het.dose_response(data, frames["bug_turnaround"]),
     }
     if stage == "pickle":
         import pickle, tempfile, os
@@ -69,7 +72,7 @@ if stage != "load":
     else:
         t0 = time.perf_counter(); r = fns[stage](); out["stage_s"] = time.perf_counter() - t0
         if stage == "bug_turnaround":
-            out["estimate"] = r.effect.estimate
+            out["estimate"] = r.model.estimate
 out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print("RESULT " + json.dumps(out))
 '''
@@ -79,16 +82,12 @@ import json, resource, sys, time
 import numpy as np, pandas as pd
 folder, month, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
 from peereval.data.cohort import load
-from peereval.describe import ticket_frame
 from peereval.estimate import did
 from peereval.kpis import month_bounds
+from peereval.outcomes import build_all
 cut = month_bounds(month)[1] - pd.Timedelta(days=1)
 data = load(folder, cutoff=cut)
-t = ticket_frame(data)  # the bug_turnaround frame: full 30-day follow-up, top-coded, log hours, month index
-end = cut + pd.Timedelta(days=1)
-t = t[t["created_at"] <= end - pd.Timedelta(days=30)].copy()
-t["log_hours"] = np.log(np.clip(t["hours"].fillna(720.0).clip(upper=720.0), 1 / 60, None))
-t["period"] = t["created_at"].dt.year * 12 + t["created_at"].dt.month - 1
+t = build_all(data)["bug_turnaround"].used.rename(columns={"y": "log_hours"})  # the estimate's own rows
 out = {"rows": len(t)}
 t0 = time.perf_counter()
 ours = did(t, outcome="log_hours", unit="team", time="period", treated="treated", cluster="team", inference="cluster")
