@@ -67,6 +67,10 @@ def in_scope(frame: pd.DataFrame, o: Outcome, date: str, end: pd.Timestamp | Non
         late = (frame[date] >= end).to_numpy()
         count(excluded, f"{date} after the cutoff", late)
         frame = frame[~late]
+    if o.person:  # the loader leaves out people hired after the cutoff: their earlier rows have no team
+        unlinked = frame["team"].isna().to_numpy()
+        count(excluded, f"{o.person} names a person hired after the cutoff", unlinked)
+        frame = frame[~unlinked]
     return frame
 
 
