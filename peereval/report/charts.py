@@ -2,18 +2,17 @@
 
 Colours come from the Okabe–Ito palette, which stays distinguishable with colour-vision deficiency.
 Every function returns a matplotlib Figure and never shows a group smaller than the minimum size.
+Importing this module selects no matplotlib backend (a notebook keeps its inline one); the report
+runner picks the non-interactive Agg backend for its own run.
 """
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from statsmodels.duration.survfunc import SurvfuncRight  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from statsmodels.duration.survfunc import SurvfuncRight
 
 COLORS = {"pilot": "#D55E00", "control": "#0072B2", "pilot team, before start": "#999999"}
 LABELS = {"pilot": "Pilot teams", "control": "Control teams", "pilot team, before start": "Pilot teams, hired before start"}
@@ -21,6 +20,13 @@ LABELS = {"pilot": "Pilot teams", "control": "Control teams", "pilot team, befor
 
 def _style() -> None:
     sns.set_theme(style="whitegrid", context="notebook", font_scale=0.95)
+
+
+def period_start(label: str) -> pd.Timestamp:
+    """First day of a ``YYYY-MM`` or ISO ``YYYY-Www`` label."""
+    if "W" in label:
+        return pd.Timestamp.fromisocalendar(int(label[:4]), int(label[6:]), 1)
+    return pd.Timestamp(f"{label}-01")
 
 
 def trend_chart(trend: pd.DataFrame, pilot_starts, month: str, *, title: str, ylabel: str,
@@ -32,14 +38,14 @@ def trend_chart(trend: pd.DataFrame, pilot_starts, month: str, *, title: str, yl
         sub = trend[trend["cohort"] == cohort]
         if sub.empty:
             continue
-        x = pd.PeriodIndex(sub["month"], freq="M").to_timestamp()
+        x = [period_start(label) for label in sub["month"]]
         y = sub["value"] * (100 if percent else 1)
         ax.plot(x, y, marker="o", ms=3.5, color=COLORS[cohort], label=LABELS[cohort])
     for i, start in enumerate(sorted(set(pilot_starts))):
         ax.axvline(pd.Timestamp(start), color=COLORS["pilot"], lw=0.8, ls=":",
                    label="pilot start (a wave)" if i == 0 else None)
     ax.set_title(title)
-    ax.set_xlabel("month")
+    ax.set_xlabel("week" if len(trend) and "W" in str(trend["month"].iloc[0]) else "month")
     ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     if ax.get_legend_handles_labels()[0]:

@@ -6,7 +6,9 @@ beside the target and moved into place only after every step succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -54,16 +56,42 @@ def notebook_path(name: str) -> Path:
     return path
 
 
+def use_agg_backend() -> None:
+    """Draw this run's charts with the non-interactive Agg backend (they become PNGs).
+
+    Called by the runner at run time, never at import. A backend already in use (a researcher's
+    notebook that calls the runner) is left alone: the report's figures are closed once rendered.
+    """
+    import matplotlib
+
+    if matplotlib.rcParams._get_backend_or_none() is None:  # not chosen yet: nothing to disturb
+        matplotlib.use("Agg")
+
+
+@contextlib.contextmanager
+def _kernel_backend(name: str = "Agg"):
+    """``MPLBACKEND`` for the kernel papermill starts (it inherits this environment), restored after."""
+    before = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = name
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = before
+
+
 def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], cwd: Path) -> None:
     """Run a notebook with papermill (explicit kernel, cell timeout); raise if any cell failed.
 
     The kernel talks over local IPC sockets in a private temporary folder rather than TCP on
-    localhost, and is shut down here whatever happens.
+    localhost, and is shut down here whatever happens. The kernel draws with the Agg backend.
     """
     import papermill as pm
     from jupyter_client import KernelManager
 
-    with tempfile.TemporaryDirectory(prefix="peereval-kernel-") as sockets:
+    with tempfile.TemporaryDirectory(prefix="peereval-kernel-") as sockets, _kernel_backend():
         km = KernelManager(kernel_name=KERNEL, transport="ipc", ip=str(Path(sockets) / "kernel"))
         try:
             pm.execute_notebook(
@@ -170,6 +198,7 @@ def run_report(params: ReportParameters, out_dir: str | Path = "reports", *,
                progress: Progress = _noop) -> ReportOutcome:
     """Produce ``OUT/YYYY-MM/index.html`` and ``results.json`` (executed notebook in ``work/``)."""
     started = time.perf_counter()
+    use_agg_backend()
     params = params.validate()
     out = Path(out_dir)
     progress(f"loading and validating {params.data_dir}")
@@ -180,13 +209,13 @@ def run_report(params: ReportParameters, out_dir: str | Path = "reports", *,
     nb_params = params.to_dict() | {"data_dir": str(Path(params.data_dir).resolve()),
                                     "generated_at": run["generated_at"]}
     doc = json.dumps(results_document(analysis, run), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    final = publish_notebook(REPORT_NOTEBOOK, nb_params, out, params.month, {"results.json": doc}, progress,
+    final = publish_notebook(REPORT_NOTEBOOK, nb_params, out, params.read, {"results.json": doc}, progress,
                              cache=analysis)
     from peereval.report.index import write_index
 
     progress("updating the index of months")
     write_index(out)
-    return ReportOutcome(params.month, final / "index.html", final / "results.json", final / "work",
+    return ReportOutcome(params.read, final / "index.html", final / "results.json", final / "work",
                          time.perf_counter() - started)
 
 
@@ -198,6 +227,7 @@ def run_plan(parameters: dict[str, Any], out_dir: str | Path = "reports", *,
     """
     from peereval.plan import PlanInputs
 
+    use_agg_backend()
     history = parameters.get("history_dir") or ""
     fields = {k: v for k, v in parameters.items() if k != "history_dir" and v is not None}
     PlanInputs(**fields).validate()
