@@ -27,6 +27,7 @@ from typing import Optional
 
 data_dir: str = "../data/sample"  # folder with the exports (teams, people, sessions, …)
 month: str = "2026-10"  # report month, YYYY-MM; the cutoff is its last day
+week: str = ""  # or a weekly read: ISO week YYYY-Www (then month is ""); the cutoff is its Sunday
 min_group_size: Optional[int] = None  # smallest group whose figures are shown (None: program.toml, default 5)
 participation_target: Optional[float] = None  # share of invitations attended (None: program.toml, default 0.60)
 sessions_target: Optional[float] = None  # sessions per pilot team per month (None: program.toml, default 4)
@@ -43,6 +44,7 @@ import peereval.report as pr
 analysis = pr.analyze(
     data_dir,
     month=month,
+    week=week,
     min_group_size=min_group_size,
     participation_target=participation_target,
     sessions_target=sessions_target,

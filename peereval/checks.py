@@ -53,8 +53,8 @@ class Integrity:
 
 
 def placebo_pretrend(rows: pd.DataFrame, starts: pd.Series, *, weights: str | None = None, covariates_of=None,
-                     lead: int = PLACEBO_LEAD_MONTHS, conf_level: float = 0.95,
-                     seed: int = 0) -> tuple[EffectResult | None, str | None]:
+                     lead: int = PLACEBO_LEAD_MONTHS, conf_level: float = 0.95, seed: int = 0,
+                     period: str = "month") -> tuple[EffectResult | None, str | None]:
     """Placebo DiD on the periods before the start: were pilot teams already diverging?
 
     Pretends each pilot team started ``lead`` periods before its real start (fewer when there is
@@ -71,7 +71,7 @@ def placebo_pretrend(rows: pd.DataFrame, starts: pd.Series, *, weights: str | No
     history = int(starts.min() - pre["period"].min()) if len(pre) else 0
     lead = min(lead, history // 2)
     if lead < 1:
-        return None, "fewer than 2 months of data before the first pilot start"
+        return None, f"fewer than 2 {period}s of data before the first pilot start"
     start_of = pre["team"].map(starts)
     pre["placebo"] = (start_of.notna() & (pre["period"] >= start_of - lead)).astype(int)
     covariates = covariates_of(pre) if covariates_of is not None else []
@@ -80,10 +80,10 @@ def placebo_pretrend(rows: pd.DataFrame, starts: pd.Series, *, weights: str | No
                   covariates=covariates, weights=weights, conf_level=conf_level, seed=seed)
     except (EstimationError, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
         return None, f"the placebo comparison cannot be estimated ({exc})"
-    method = (f"Placebo test: each pilot team pretends to start {lead} months before its real start, on "
+    method = (f"Placebo test: each pilot team pretends to start {lead} {period}s before its real start, on "
               f"rows from before any real start. {res.method}")
     return res.replace(term="placebo change", method=method,
-                       details=dict(res.details) | {"placebo_lead_months": lead}), None
+                       details=dict(res.details) | {"placebo_lead_months": lead, "placebo_period": period}), None
 
 
 def _pretrend_row(e: OutcomeEffect) -> tuple:
@@ -92,10 +92,11 @@ def _pretrend_row(e: OutcomeEffect) -> tuple:
     if e.refused:
         return (name, math.nan, threshold, "cannot check", f"no comparison yet ({e.refused})", e.outcome.key)
     if e.placebo is None:
-        return (name, math.nan, threshold, "cannot check", e.placebo_note or "not enough months before the start",
+        return (name, math.nan, threshold, "cannot check", e.placebo_note or "not enough history before the start",
                 e.outcome.key)
     p, change = e.placebo.p_value, e.to_scale(e.placebo.estimate)
     lead = e.placebo.details.get("placebo_lead_months", 0)
+    unit = e.placebo.details.get("placebo_period", "month")
     if e.outcome.key == "bug_turnaround":
         found = f"bugs resolved {abs(change):.0%} {'faster' if change < 0 else 'slower'}"
     elif e.scale == "points":
@@ -104,7 +105,7 @@ def _pretrend_row(e: OutcomeEffect) -> tuple:
         found = f"a change of {change:+.3g} in {e.outcome.name.lower()}"
     else:
         found = f"a change of {change:+.0%} in {e.outcome.name.lower()}"
-    words = (f"pretending each pilot team had started {lead} months earlier, the same comparison finds {found} "
+    words = (f"pretending each pilot team had started {lead} {unit}s earlier, the same comparison finds {found} "
              f"before anyone started (p = {p:.2f})")
     if p < PRETREND_ALERT_P:
         return (name, p, threshold, "alert", f"{words}: pilot teams were already diverging from control teams",

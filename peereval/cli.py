@@ -51,6 +51,8 @@ def report(
     data_dir: DataDir,
     month: Annotated[str | None, typer.Option(help="report month YYYY-MM (default: latest month in the data)")] = None,
     months: Annotated[str | None, typer.Option(help="back-fill a range, e.g. 2026-01:2026-10")] = None,
+    week: Annotated[str | None, typer.Option(help="weekly read: ISO week YYYY-Www (the cutoff is its Sunday)")] = None,
+    weeks: Annotated[str | None, typer.Option(help="back-fill weekly reads, e.g. 2026-W37:2026-W44")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path("reports"),
     min_group_size: Annotated[int | None, typer.Option(help="smallest group shown (default: program.toml or 5)")] = None,
     participation_target: Annotated[float | None, typer.Option(help="e.g. 0.6")] = None,
@@ -60,18 +62,23 @@ def report(
     alpha: Annotated[float, typer.Option(help="two-sided level of the intervals")] = 0.05,
     strict: Annotated[bool, typer.Option("--strict", help="treat any excluded row as an error")] = False,
 ) -> None:
-    """Render the monthly report to OUT/YYYY-MM/index.html (+ results.json)."""
+    """Render the report to OUT/YYYY-MM/index.html (monthly) or OUT/YYYY-Www/index.html (weekly), + results.json."""
     from peereval.report.analysis import ReportParameters
     from peereval.report.runner import run_report
 
-    if month and months:
+    given = [name for name, v in (("--month", month), ("--months", months), ("--week", week), ("--weeks", weeks)) if v]
+    if len(given) > 1:
         from peereval.errors import ParameterError
 
-        raise ParameterError("give either --month or --months, not both")
-    targets = _months(months or month) if (months or month) else [_latest_month(data_dir)]
+        raise ParameterError(f"give one of --month, --months, --week, --weeks, not {' and '.join(given)}")
+    if week or weeks:
+        targets, weekly = _weeks(weeks or week), True
+    else:
+        targets, weekly = (_months(months or month) if (months or month) else [_latest_month(data_dir)]), False
     for m in targets:
         params = ReportParameters(
-            data_dir=str(data_dir), month=m, min_group_size=min_group_size,
+            data_dir=str(data_dir), month="" if weekly else m, week=m if weekly else "",
+            min_group_size=min_group_size,
             participation_target=participation_target, sessions_target=sessions_target,
             onboarding_target=onboarding_target, bug_turnaround_target=bug_turnaround_target,
             alpha=alpha, strict=strict,
@@ -79,6 +86,28 @@ def report(
         with out.status(f"[{m}] starting") as status:
             outcome = run_report(params, out_dir, progress=lambda msg, m=m: status.update(f"[{m}] {msg}"))
         out.print(f"[{m}] report written in {outcome.seconds:.1f} s: {outcome.html}")
+
+
+def _weeks(spec: str) -> list[str]:
+    """``2026-W37`` or ``2026-W37:2026-W44`` (ISO weeks, inclusive) as a list of week labels."""
+    from peereval.errors import ParameterError
+    from peereval.periods import read_bounds, read_kind
+
+    parts = spec.split(":")
+    if len(parts) not in (1, 2) or any(read_kind(p) != "week" for p in parts):
+        raise ParameterError(f"--week/--weeks must be YYYY-Www or YYYY-Www:YYYY-Www (ISO weeks), got {spec!r}")
+    import pandas as pd
+
+    first, last = read_bounds(parts[0])[0], read_bounds(parts[-1])[0]
+    if last < first:
+        raise ParameterError(f"--weeks {spec!r} runs backwards; give the earlier week first")
+    out = []
+    day = first
+    while day <= last:
+        year, wk, _ = day.isocalendar()
+        out.append(f"{year:04d}-W{wk:02d}")
+        day += pd.Timedelta(days=7)
+    return out
 
 
 def _latest_month(data_dir: Path) -> str:

@@ -14,7 +14,6 @@ import pandas as pd
 
 from peereval.data.cohort import CohortData
 from peereval.outcomes.frame import OutcomeFrame
-from peereval.periods import Calendar
 
 TREND_COLUMNS = ["month", "cohort", "value", "rows", "still_open", "people"]
 
@@ -31,8 +30,9 @@ def trend(frame: OutcomeFrame) -> pd.DataFrame:
     o, rows = frame.outcome, frame.rows
     if o.kind == "milestone" or rows.empty:
         return pd.DataFrame(columns=TREND_COLUMNS)
-    rows = rows.assign(month=[Calendar.label(p) for p in rows["period"]])
-    g = rows.groupby(["month", "cohort"], sort=True)
+    labels = {p: frame.calendar.label(p) for p in rows["period"].unique()}
+    rows = rows.assign(month=rows["period"].map(labels))
+    g = rows.groupby(["period", "month", "cohort"], sort=True)
     if o.kind == "duration":
         out = g.agg(value=("hours", "median"), rows=("hours", "size"), still_open=("open", "sum"))
     elif o.kind == "rate":
@@ -45,7 +45,7 @@ def trend(frame: OutcomeFrame) -> pd.DataFrame:
         out["still_open"] = 0
     person = o.person if o.person in rows.columns else None
     out["people"] = g[person].nunique() if person else np.nan
-    out = out.reset_index()
+    out = out.reset_index().drop(columns="period")
     out["still_open"] = out["still_open"].astype(int)
     return out[TREND_COLUMNS]
 

@@ -243,7 +243,7 @@ def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int) -> Outcome
     placebo, placebo_note = placebo_pretrend(
         fit_frame, pilots, weights=weights,
         covariates_of=(lambda pre: adjustments(pre, o.adjust_for)[0]) if o.kind == "duration" else None,
-        conf_level=conf_level, seed=seed)
+        conf_level=conf_level, seed=seed, period=cal.period)
     out = OutcomeEffect(o, res, baseline=baseline if o.kind in ("proportion", "rate") else math.nan,
                         staggered=stag, events=events, placebo=placebo, placebo_note=placebo_note, **base)
     naive_scaled = out.to_scale(naive) if o.kind != "rate" else (naive / (baseline + res.estimate - naive)

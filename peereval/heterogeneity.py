@@ -19,7 +19,6 @@ from peereval.effects import OutcomeEffect
 from peereval.estimate.aft import time_ratio
 from peereval.estimate.did import did
 from peereval.outcomes.frame import OutcomeFrame
-from peereval.periods import Calendar
 
 DOSES = ("0", "1–2", "3+")
 
@@ -60,7 +59,7 @@ def dose_response(data: CohortData, frame: OutcomeFrame, *, conf_level: float = 
     cells = frame.cells()
     att = data.attendance[data.attendance["status"] == "attended"].merge(
         data.sessions[["session_id", "team", "date"]], on="session_id")
-    att["period"] = Calendar.index(att["date"])
+    att["period"] = frame.calendar.index(att["date"])
     size = data.people.groupby("team").size()
     counts = att.groupby(["team", "period"]).size()
     per_person = counts / size.reindex(counts.index.get_level_values(0)).to_numpy()

@@ -1,9 +1,11 @@
-"""Program KPIs for the report month and cumulatively since each pilot team's start.
+"""Program KPIs for the report's period (a month, or an ISO week) and cumulatively since each team's start.
 
 Definitions (documented in the report's methods section):
 - participation_rate: attended / invited, over invitations to pilot sessions in the period.
 - sessions_per_month: pilot sessions / active pilot team-months; a team is active from its
-  pilot_start, and a part month counts as the fraction of its days.
+  pilot_start, and a part month counts as the fraction of its days. It is a monthly rate in
+  weekly reads too (a week counts as 7 / 30.44 of a month), so the monthly target applies as it
+  is; the report shows it per week with the target converted by the same factor.
 - avg_session_minutes: mean length of pilot sessions in the period.
 - reciprocity: share of people who attended a session in the period who also facilitated one.
 - satisfaction: mean survey score (1–5) in the period, 95% CI clustered by respondent.
@@ -20,7 +22,7 @@ from scipy import stats
 
 from peereval.data.cohort import CohortData
 
-Scope = Literal["month", "cumulative"]
+Scope = Literal["period", "cumulative"]
 Status = Literal["met", "not met", "too early"]
 KPI_NAMES = ("participation_rate", "sessions_per_month", "avg_session_minutes", "reciprocity", "satisfaction")
 DAYS_PER_MONTH = 365.25 / 12
@@ -28,7 +30,7 @@ DAYS_PER_MONTH = 365.25 / 12
 
 @dataclass(frozen=True)
 class KPIResult:
-    """KPI values by scope (month / cumulative) and team ("all" = every pilot team together).
+    """KPI values by scope (the read's period / cumulative) and team ("all" = every pilot team together).
 
     ``table`` columns: kpi, scope, team, value, ci_low, ci_high, n (observations behind the
     value), n_people (distinct people behind it), target, status.
@@ -39,7 +41,7 @@ class KPIResult:
     formats: pd.DataFrame
     min_group_size: int
 
-    def value(self, kpi: str, scope: Scope = "month", team: str = "all") -> float:
+    def value(self, kpi: str, scope: Scope = "period", team: str = "all") -> float:
         row = self._row(kpi, scope, team)
         return float(row["value"]) if row is not None else float("nan")
 
@@ -47,14 +49,14 @@ class KPIResult:
         sel = self.table[(self.table.kpi == kpi) & (self.table.scope == scope) & (self.table.team == team)]
         return None if sel.empty else sel.iloc[0]
 
-    def headline(self, scope: Scope = "month") -> dict[str, float | None]:
+    def headline(self, scope: Scope = "period") -> dict[str, float | None]:
         out = {}
         for k in KPI_NAMES:
             v = self.value(k, scope)
             out[k] = None if np.isnan(v) else round(float(v), 10)
         return out
 
-    def targets(self, scope: Scope = "month") -> dict[str, dict[str, Any]]:
+    def targets(self, scope: Scope = "period") -> dict[str, dict[str, Any]]:
         """``{kpi: {target, value, status}}`` for the KPIs that have a target."""
         out = {}
         for _, row in self.table[(self.table.scope == scope) & (self.table.team == "all")].iterrows():
@@ -69,9 +71,9 @@ class KPIResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "month": self.month,
-            "kpis": self.headline("month"),
+            "kpis": self.headline("period"),
             "kpis_cumulative": self.headline("cumulative"),
-            "targets": self.targets("month"),
+            "targets": self.targets("period"),
             "sessions_by_format": {
                 scope: dict(zip(g["format"], g["sessions"].astype(int).tolist(), strict=True))
                 for scope, g in self.formats.groupby("scope", sort=False)
@@ -80,9 +82,10 @@ class KPIResult:
 
 
 def month_bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First day and the exclusive end (first day of the next month) of ``YYYY-MM``."""
-    start = pd.Period(month, freq="M").start_time.normalize()
-    return start, (pd.Period(month, freq="M") + 1).start_time.normalize()
+    """First day and the exclusive end of a read: ``YYYY-MM`` (or an ISO week ``YYYY-Www``)."""
+    from peereval.periods import read_bounds
+
+    return read_bounds(month)
 
 
 def _exposure_months(starts: pd.Series, lo: pd.Timestamp | None, hi: pd.Timestamp) -> pd.Series:
@@ -109,7 +112,7 @@ def _mean_ci(values: np.ndarray, clusters: np.ndarray, level: float = 0.95) -> t
 
 
 def compute_kpis(data: CohortData, month: str) -> KPIResult:
-    """KPIs of the pilot teams for ``month`` (YYYY-MM) and cumulatively since each team's start.
+    """KPIs of the pilot teams for ``month`` (YYYY-MM, or an ISO week YYYY-Www) and cumulatively since each start.
 
     Example:
         >>> import peereval
@@ -121,7 +124,12 @@ def compute_kpis(data: CohortData, month: str) -> KPIResult:
         'met'
     """
     cfg = data.config
+    from peereval.periods import read_kind
+
+    if read_kind(month) is None:
+        raise ValueError(f"month={month!r} is neither a month (YYYY-MM, e.g. 2026-10) nor an ISO week (2026-W37)")
     m_start, m_end = month_bounds(month)
+    min_exposure = 1.0 if read_kind(month) == "month" else 7 / DAYS_PER_MONTH
     pilots = data.pilot_teams.set_index("team")["pilot_start"]
     team_of = data.people.set_index("person_id")["team"]
     team_size = data.people.groupby("team").size()
@@ -133,7 +141,7 @@ def compute_kpis(data: CohortData, month: str) -> KPIResult:
     surveys = surveys[surveys["team"].isin(pilots.index) & (surveys["date"] < m_end)]
     surveys = surveys[surveys["date"] >= surveys["team"].map(pilots)]
 
-    scopes: dict[str, pd.Timestamp | None] = {"month": m_start, "cumulative": None}
+    scopes: dict[str, pd.Timestamp | None] = {"period": m_start, "cumulative": None}
     rows: list[dict[str, Any]] = []
     fmt_rows = []
     for scope, lo in scopes.items():
@@ -152,7 +160,7 @@ def compute_kpis(data: CohortData, month: str) -> KPIResult:
             people = int(team_size.reindex(list(active.index) if team == "all" else [team]).fillna(0).sum())
             rows.extend(_team_rows(scope, team, ts, ta, tv, texp, people))
     table = pd.DataFrame(rows)
-    table = _judge(table, cfg.targets, cfg.min_group_size)
+    table = _judge(table, cfg.targets, cfg.min_group_size, min_exposure)
     formats = pd.DataFrame(fmt_rows, columns=["scope", "format", "sessions"])
     return KPIResult(month=month, table=table, formats=formats, min_group_size=cfg.min_group_size)
 
@@ -184,7 +192,7 @@ def _team_rows(scope, team, s, a, sv, exposure, people) -> list[dict[str, Any]]:
     ]
 
 
-def _judge(table: pd.DataFrame, targets, min_group: int) -> pd.DataFrame:
+def _judge(table: pd.DataFrame, targets, min_group: int, min_exposure: float = 1.0) -> pd.DataFrame:
     """Compare with targets: ``too early`` when the data behind a KPI are too thin to judge."""
     target_of = {
         "participation_rate": targets.participation_rate,
@@ -194,7 +202,7 @@ def _judge(table: pd.DataFrame, targets, min_group: int) -> pd.DataFrame:
     table = table.copy()
     table["target"] = table["kpi"].map(target_of).astype(float)
     too_early = table["value"].isna() | (table["n_people"] < min_group)
-    too_early |= (table["kpi"] == "sessions_per_month") & (table["exposure_months"].fillna(0) < 1.0)
+    too_early |= (table["kpi"] == "sessions_per_month") & (table["exposure_months"].fillna(0) < min_exposure - 1e-9)
     met = table["value"] >= table["target"]
     table["status"] = np.where(table["target"].isna(), "", np.where(too_early, "too early",
                                                                      np.where(met, "met", "not met")))

@@ -17,7 +17,6 @@ from peereval.describe import variability
 from peereval.effects import OutcomeEffect
 from peereval.estimate.power import DidDesign, OnboardingDesign, PowerResult, mde
 from peereval.outcomes.frame import OutcomeFrame
-from peereval.periods import Calendar
 
 
 def design_mde(data: CohortData, effects: dict[str, OutcomeEffect], frames: dict[str, OutcomeFrame], *,
@@ -61,8 +60,9 @@ def _did(frame: OutcomeFrame, e: OutcomeEffect, starts, n_pilot: int, n_control:
     mid = starts.sort_values().iloc[len(starts) // 2]
     rows = frame.rows
     end = frame.calendar.end - np.timedelta64(1, "D") if frame.calendar.end is not None else rows["date"].max()
-    months_pre = max(1, Calendar.index(mid) - int(rows["period"].min()))
-    months_post = max(1, Calendar.index(end) - Calendar.index(mid) + 1)
+    cal = frame.calendar
+    months_pre = max(1, cal.index(mid) - int(rows["period"].min()))
+    months_post = max(1, cal.index(end) - cal.index(mid) + 1)
     design = DidDesign(n_pilot, n_control, months_pre, months_post, var["rows_per_cell"], var["sd"],
                        icc=var["icc"], serial_corr=var["serial_corr"])
     res = mde(design, alpha=alpha)

@@ -1,6 +1,8 @@
 """Periods and exposure, decided once: the period of a date, each team's start, the transition rule.
 
-Every outcome places its rows in calendar periods (months) and decides exposure per row: a row
+A read is monthly (``YYYY-MM``) or weekly (ISO ``YYYY-Www``, Monday to Sunday); the period of
+every estimate follows the read. Every outcome places its rows in those periods and decides
+exposure per row: a row
 of a pilot team is exposed when its date is on or after the team's ``pilot_start``, whatever the
 day. A pilot team's start period that holds rows from both before and after the start is left
 out for that team (a washout; ``benchmarks/coverage_midmonth.py`` shows why), so every
@@ -10,6 +12,7 @@ over teams, the event study, the staggered check, cell-level fits) agree with pe
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,10 +21,46 @@ import pandas as pd
 
 from peereval.data.cohort import CohortData
 
-Period = Literal["month"]
+Period = Literal["month", "week"]
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_WEEK = re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$")
+_MONDAY0 = pd.Timestamp("1970-01-05")  # a Monday: week 0
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def read_kind(label: str) -> Period | None:
+    """``"month"`` for ``YYYY-MM``, ``"week"`` for ISO ``YYYY-Www``, None for anything else."""
+    if not isinstance(label, str):
+        return None
+    if _MONTH.match(label):
+        return "month"
+    if _WEEK.match(label):
+        try:
+            pd.Timestamp.fromisocalendar(int(label[:4]), int(label[6:]), 1)
+        except ValueError:  # week 53 of a 52-week year
+            return None
+        return "week"
+    return None
+
+
+def read_bounds(label: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First day and exclusive end of a read (``YYYY-MM`` or ``YYYY-Www``); the cutoff is ``end - 1 day``."""
+    kind = read_kind(label)
+    if kind == "month":
+        start = pd.Period(label, freq="M").start_time.normalize()
+        return start, (pd.Period(label, freq="M") + 1).start_time.normalize()
+    if kind == "week":
+        start = pd.Timestamp.fromisocalendar(int(label[:4]), int(label[6:]), 1)
+        return start, start + pd.Timedelta(days=7)
+    raise ValueError(f"{label!r} is neither a month (YYYY-MM) nor an ISO week (YYYY-Www)")
 
 TRANSITION_REASON = ("dated in the month its pilot team started, a month that mixes rows from before and after the "
                      "start (left out for that team)")
+
+
+def transition_reason(period: Period) -> str:
+    """The ledger reason for rows of a mixed start period (the month's wording is :data:`TRANSITION_REASON`)."""
+    return TRANSITION_REASON.replace("month", period)
 
 
 @dataclass(frozen=True)
@@ -34,21 +73,37 @@ class Calendar:
     period: Period = "month"
 
     @classmethod
-    def of(cls, data: CohortData) -> Calendar:
+    def of(cls, data: CohortData, period: Period = "month") -> Calendar:
         teams = data.teams.set_index("team")
         end = data.cutoff + pd.Timedelta(days=1) if data.cutoff is not None else None
-        return cls(teams["cohort"], teams["pilot_start"], end)
+        return cls(teams["cohort"], teams["pilot_start"], end, period)
 
-    @staticmethod
-    def index(ts):
-        """Integer period of a date (or Series of dates): months counted from year 0."""
+    def index(self, ts):
+        """Integer period of a date (or Series of dates): months from year 0, or weeks from 1970-01-05."""
+        if self.period == "week":
+            if isinstance(ts, pd.Timestamp):
+                return (ts.normalize() - _MONDAY0).days // 7
+            return (ts.dt.normalize() - _MONDAY0).dt.days // 7
         if isinstance(ts, pd.Timestamp):
             return ts.year * 12 + ts.month - 1
         return ts.dt.year * 12 + ts.dt.month - 1
 
-    @staticmethod
-    def label(index: int) -> str:
+    def label(self, index: int) -> str:
+        """``YYYY-MM`` or ISO ``YYYY-Www`` of a period index."""
+        if self.period == "week":
+            year, week, _ = (_MONDAY0 + pd.Timedelta(days=7 * int(index))).isocalendar()
+            return f"{year:04d}-W{week:02d}"
         return f"{int(index) // 12:04d}-{int(index) % 12 + 1:02d}"
+
+    def first_day(self, index: int) -> pd.Timestamp:
+        """The first day of a period."""
+        if self.period == "week":
+            return _MONDAY0 + pd.Timedelta(days=7 * int(index))
+        return pd.Timestamp(year=int(index) // 12, month=int(index) % 12 + 1, day=1)
+
+    @property
+    def months_per_period(self) -> float:
+        return 7 / DAYS_PER_MONTH if self.period == "week" else 1.0
 
     def start_periods(self, *, started_by: pd.Timestamp | None = None) -> pd.Series:
         """Period of each pilot team's start (teams that started before ``started_by`` when given)."""

@@ -44,7 +44,7 @@ def test_minutes_and_reciprocity(feb):
 
 def test_satisfaction_mean_and_clustered_ci(feb):
     # February scores by pilot people: a1 4, a2 5, b1 3, b2 4 (a3 skipped; March answer after cutoff)
-    row = feb.table.query("kpi == 'satisfaction' and scope == 'month' and team == 'all'").iloc[0]
+    row = feb.table.query("kpi == 'satisfaction' and scope == 'period' and team == 'all'").iloc[0]
     assert row["value"] == pytest.approx(4.0)
     # one answer per person: the clustered interval equals the classical t interval
     import numpy as np
@@ -56,7 +56,7 @@ def test_satisfaction_mean_and_clustered_ci(feb):
 
 
 def test_formats_and_targets(feb):
-    month = feb.formats.query("scope == 'month'").set_index("format")["sessions"].to_dict()
+    month = feb.formats.query("scope == 'period'").set_index("format")["sessions"].to_dict()
     assert month == {"demo-and-discuss": 1, "skill-swap": 1}
     targets = feb.targets()
     assert targets["participation_rate"] == {"target": 0.6, "value": 0.8, "status": "met"}
@@ -67,7 +67,7 @@ def test_formats_and_targets(feb):
 def test_too_early_when_group_too_small_or_less_than_a_team_month(tiny):
     data = peereval.load(tiny, cutoff="2026-02-28")
     k = compute_kpis(data, "2026-02")
-    team_b = k.table.query("team == 'B' and scope == 'month'").set_index("kpi")
+    team_b = k.table.query("team == 'B' and scope == 'period'").set_index("kpi")
     assert team_b.loc["sessions_per_month", "status"] == "too early"  # 14 days active
     jan = compute_kpis(peereval.load(tiny, cutoff="2026-01-31"), "2026-01")
     assert jan.targets()["participation_rate"]["status"] == "too early"  # 2 people invited < 5

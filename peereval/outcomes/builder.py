@@ -6,7 +6,7 @@ from peereval.data.cohort import CohortData
 from peereval.outcomes import duration, mean, milestone, proportion, rate
 from peereval.outcomes.declare import Outcome
 from peereval.outcomes.frame import OutcomeFrame
-from peereval.periods import Calendar
+from peereval.periods import Calendar, Period
 
 BUILDERS = {"duration": duration.build, "milestone": milestone.build, "proportion": proportion.build,
             "mean": mean.build, "rate": rate.build}
@@ -16,7 +16,10 @@ def build(data: CohortData, outcome: Outcome, calendar: Calendar | None = None) 
     return BUILDERS[outcome.kind](data, outcome, calendar or Calendar.of(data))
 
 
-def build_all(data: CohortData) -> dict[str, OutcomeFrame]:
-    """Frames of every provided outcome (declared, or the two defaults), keyed by ``Outcome.key``."""
-    cal = Calendar.of(data)
+def build_all(data: CohortData, period: Period = "month") -> dict[str, OutcomeFrame]:
+    """Frames of every provided outcome (declared, or the two defaults), keyed by ``Outcome.key``.
+
+    ``period``: the periods the estimates compare (``"month"``, or ``"week"`` for weekly reads).
+    """
+    cal = Calendar.of(data, period)
     return {o.key: build(data, o, cal) for o in data.config.outcomes if data.provided(o.table)}

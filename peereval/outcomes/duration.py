@@ -15,7 +15,7 @@ import pandas as pd
 from peereval.data.cohort import CohortData
 from peereval.outcomes.declare import Outcome
 from peereval.outcomes.frame import OutcomeFrame, count, in_scope, link_team
-from peereval.periods import TRANSITION_REASON, Calendar
+from peereval.periods import Calendar, transition_reason
 
 
 def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
@@ -48,7 +48,7 @@ def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
             rows[col] = rows[col].fillna("unknown")
     began = "created" if o.start == "created_at" else f"{o.start}"
     count(excluded, f"{began} in the last {o.window_days} days (follow-up window not complete)", ~full)
-    count(excluded, TRANSITION_REASON, transition.to_numpy() & full)
+    count(excluded, transition_reason(cal.period), transition.to_numpy() & full)
     late = rows["used"] & (rows["hours"].isna() | (rows["hours"] > cap))
     notes[f"still open after {o.window_days} days: counted as {o.window_days} days"] = int(late.sum())
     return OutcomeFrame(o, rows.reset_index(drop=True), cal, excluded, notes, extra={"end": end})

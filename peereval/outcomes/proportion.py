@@ -13,7 +13,7 @@ import pandas as pd
 from peereval.data.cohort import CohortData
 from peereval.outcomes.declare import Outcome
 from peereval.outcomes.frame import OutcomeFrame, count, in_scope, link_team
-from peereval.periods import TRANSITION_REASON, Calendar
+from peereval.periods import Calendar, transition_reason
 
 TRUE = ("1", "1.0", "true", "yes", "y", "t", "won")
 FALSE = ("0", "0.0", "false", "no", "n", "f", "lost")
@@ -45,5 +45,5 @@ def _build(data: CohortData, o: Outcome, cal: Calendar, parse, bad: str) -> Outc
     df = df[~invalid].assign(y=y[~invalid].to_numpy())
     rows, transition = cal.expose(df.assign(date=df[o.date]), "date")
     rows["used"] = ~transition.to_numpy()
-    count(excluded, TRANSITION_REASON, transition)
+    count(excluded, transition_reason(cal.period), transition)
     return OutcomeFrame(o, rows.reset_index(drop=True), cal, excluded, {})

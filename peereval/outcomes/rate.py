@@ -16,7 +16,7 @@ import pandas as pd
 from peereval.data.cohort import CohortData
 from peereval.outcomes.declare import Outcome
 from peereval.outcomes.frame import OutcomeFrame, in_scope, link_team
-from peereval.periods import TRANSITION_REASON, Calendar
+from peereval.periods import Calendar, transition_reason
 
 
 def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
@@ -31,7 +31,7 @@ def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
     teams = cal.cohort.index
     grid = pd.MultiIndex.from_product([teams, np.arange(first, last + 1)], names=["team", "period"])
     counts = df.groupby([df["team"], period.rename("period")]).size().reindex(grid, fill_value=0)
-    hire = cal.index(data.people["hire_date"])
+    hire = cal.index(data.people["hire_date"])  # hired by a period's end: counted from that period on
     heads = pd.DataFrame({"team": data.people["team"].to_numpy(), "period": hire.to_numpy()})
     cells = pd.DataFrame(index=grid).reset_index()
     cells["count"] = counts.to_numpy()
@@ -39,19 +39,19 @@ def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
     cells["headcount"] = [int(np.searchsorted(by_team.get(t, np.array([])), p, side="right"))
                           for t, p in zip(cells["team"], cells["period"], strict=True)]
     empty = cells["headcount"] == 0
-    _add(excluded, "in a team-month with nobody in the team yet", cells.loc[empty, "count"].sum())
+    _add(excluded, f"in a team-{cal.period} with nobody in the team yet", cells.loc[empty, "count"].sum())
     cells = cells[~empty]
     cells["cohort"] = cells["team"].map(cal.cohort)
     start = cells["team"].map(cal.start)
     start_period = cal.index(start)
     cells["treated"] = ((cells["cohort"] == "pilot") & (cells["period"] > start_period)).astype(int)
-    on_first = start.dt.day == 1
+    on_first = (start == start.map(lambda d: cal.first_day(cal.index(d)) if pd.notna(d) else pd.NaT))  # starts a period
     cells.loc[(cells["period"] == start_period) & on_first.fillna(False), "treated"] = 1
     transition = (cells["cohort"] == "pilot") & (cells["period"] == start_period) & ~on_first.fillna(False)
-    _add(excluded, TRANSITION_REASON, cells.loc[transition, "count"].sum())
+    _add(excluded, transition_reason(cal.period), cells.loc[transition, "count"].sum())
     cells["y"] = cells["count"] / cells["headcount"]
     cells["used"] = ~transition.to_numpy()
-    cells["date"] = pd.to_datetime([cal.label(p) + "-01" for p in cells["period"]])
+    cells["date"] = pd.to_datetime([cal.first_day(p) for p in cells["period"]])
     return OutcomeFrame(o, cells.reset_index(drop=True), cal, excluded, {}, weight="headcount",
                         extra={"rows": int(len(df))})
 

@@ -8,7 +8,6 @@ receives and what ``results.json`` is written from.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,12 @@ from peereval.data.cohort import CohortData, load
 from peereval.describe import trend, typical
 from peereval.effects import OutcomeEffect, effect
 from peereval.errors import ParameterError
-from peereval.kpis import KPIResult, compute_kpis, month_bounds
+from peereval.kpis import KPIResult, compute_kpis
 from peereval.mde import design_mde
 from peereval.outcomes import build_all
+from peereval.periods import Period, read_bounds, read_kind
 from peereval.report import outcome_wording
 from peereval.report.comments import Comments, select_comments
-
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ class ReportParameters:
     """Everything a report run depends on besides the data. ``None`` means "use program.toml"."""
 
     data_dir: str
-    month: str
+    month: str = ""  # YYYY-MM for a monthly read …
     min_group_size: int | None = None
     participation_target: float | None = None
     sessions_target: float | None = None
@@ -44,10 +42,16 @@ class ReportParameters:
     bug_turnaround_target: float | None = None
     alpha: float = 0.05
     strict: bool = False
+    week: str = ""  # … or an ISO week YYYY-Www for a weekly read (the cutoff is its Sunday)
 
     def validate(self) -> ReportParameters:
         problems = []
-        if not isinstance(self.month, str) or not _MONTH.match(self.month):
+        if self.week:
+            if self.month:
+                problems.append(f"give a month or a week, not both (got month={self.month!r}, week={self.week!r})")
+            elif read_kind(self.week) != "week":
+                problems.append(f"week must be an ISO week like 2026-W37, got {self.week!r}")
+        elif read_kind(self.month) != "month":
             problems.append(f"month must look like YYYY-MM (e.g. 2026-10), got {self.month!r}")
         if not Path(self.data_dir).is_dir():
             problems.append(f"data folder {self.data_dir!r} does not exist")
@@ -66,8 +70,17 @@ class ReportParameters:
         return self
 
     @property
+    def read(self) -> str:
+        """The read's label: the month (YYYY-MM) or the ISO week (YYYY-Www)."""
+        return self.week or self.month
+
+    @property
+    def period(self) -> Period:
+        return "week" if self.week else "month"
+
+    @property
     def cutoff(self) -> pd.Timestamp:
-        return month_bounds(self.month)[1] - pd.Timedelta(days=1)
+        return read_bounds(self.read)[1] - pd.Timedelta(days=1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -146,7 +159,12 @@ class MonthlyAnalysis:
 
     @property
     def month(self) -> str:
-        return self.params.month
+        """The read's label (a month, or an ISO week for weekly reads)."""
+        return self.params.read
+
+    @property
+    def period(self) -> Period:
+        return self.params.period
 
     def outcome(self, key: str) -> OutcomeReport | None:
         return next((o for o in self.outcomes if o.key == key), None)
@@ -155,7 +173,10 @@ class MonthlyAnalysis:
         """The machine-readable results (``results.json`` minus the run's provenance block)."""
         k = self.kpis.to_dict()
         doc = {
-            "month": self.month,
+            "month": self.params.month or None,
+            "week": self.params.week or None,
+            "read": self.params.read,
+            "period": self.params.period,
             "cutoff": self.inputs.cutoff.date().isoformat() if self.inputs.cutoff is not None else None,
             "program": self.inputs.config.name,
             "parameters": self.params.to_dict() | {"data_dir": str(Path(self.params.data_dir).name)},
@@ -201,11 +222,15 @@ def legacy_block(e: OutcomeEffect) -> dict[str, Any]:
                    "excluded": e.excluded, "notes": e.notes, "refused": e.refused})
 
 
-def analyze(data_dir: str | Path, month: str, *, min_group_size: int | None = None,
+def analyze(data_dir: str | Path, month: str = "", *, min_group_size: int | None = None,
             participation_target: float | None = None, sessions_target: float | None = None,
             onboarding_target: float | None = None, bug_turnaround_target: float | None = None,
-            alpha: float = 0.05, strict: bool = False, cache: str | Path | None = None) -> MonthlyAnalysis:
-    """Load the folder with the month's cutoff and compute everything the monthly report shows.
+            alpha: float = 0.05, strict: bool = False, cache: str | Path | None = None,
+            week: str = "") -> MonthlyAnalysis:
+    """Load the folder with the read's cutoff and compute everything the report shows.
+
+    A read is a ``month`` (YYYY-MM) or an ISO ``week`` (YYYY-Www); every estimate then compares
+    months or weeks.
 
     ``cache``: a pickle written by :func:`save_cache` for the same parameters and the same input
     files (checked by fingerprint) is reused instead of recomputing; anything else is ignored.
@@ -214,7 +239,7 @@ def analyze(data_dir: str | Path, month: str, *, min_group_size: int | None = No
         data_dir=str(data_dir), month=month, min_group_size=min_group_size,
         participation_target=participation_target, sessions_target=sessions_target,
         onboarding_target=onboarding_target, bug_turnaround_target=bug_turnaround_target,
-        alpha=float(alpha), strict=strict,
+        alpha=float(alpha), strict=strict, week=week or "",
     ).validate()
     cached = _from_cache(cache, params)
     if cached is not None:
@@ -234,7 +259,7 @@ def summarise(data: CohortData, params: ReportParameters) -> MonthlyAnalysis:
     """Every estimate, check and view of one loaded data set, as results (no rows kept)."""
     level = 1 - params.alpha
     min_group = data.config.min_group_size
-    frames = build_all(data)
+    frames = build_all(data, params.period)
     effects = {k: effect(f, conf_level=level, min_group=min_group) for k, f in frames.items()}
     mdes = design_mde(data, effects, frames, alpha=params.alpha)
     integrity = checks.integrity(data, effects, frames)
@@ -249,13 +274,14 @@ def summarise(data: CohortData, params: ReportParameters) -> MonthlyAnalysis:
                                      het.dose_response(data, frame, conf_level=level), subs,
                                      outcome_wording.outcome_verdict(d), outcome_wording.target_status(d)))
     return MonthlyAnalysis(
-        params=params, inputs=InputSummary.of(data), kpis=compute_kpis(data, params.month),
+        params=params, inputs=InputSummary.of(data), kpis=compute_kpis(data, params.read),
         outcomes=tuple(reports), integrity=integrity, balance=checks.team_balance(data, frames),
-        comments=select_comments(data), **_investment(data, params.month, reports),
+        comments=select_comments(data), **_investment(data, params.cutoff.strftime("%Y-%m"), reports),
     )
 
 
 def _investment(data: CohortData, month: str, reports: list[OutcomeReport]) -> dict[str, Any]:
+    """Hours invested in ``month`` (for weekly reads: the month to date of the week's cutoff) and so far."""
     try:
         from peereval import investment as inv
     except ImportError:  # pragma: no cover - the module ships with peereval

@@ -19,9 +19,14 @@ from peereval.report.present import esc, figure
 MOVED = 0.05  # an estimate "moved" when it shifts by 5 percentage points (or 0.05 units) or more
 
 
-def collect(out_dir: Path) -> list[dict[str, Any]]:
+PATTERNS = {"month": "[0-9][0-9][0-9][0-9]-[0-9][0-9]/results.json",
+            "week": "[0-9][0-9][0-9][0-9]-W[0-9][0-9]/results.json"}
+PAGES = {"month": "index.html", "week": "weeks.html"}
+
+
+def collect(out_dir: Path, period: str = "month") -> list[dict[str, Any]]:
     docs = []
-    for path in sorted(out_dir.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/results.json")):
+    for path in sorted(out_dir.glob(PATTERNS[period])):
         try:
             docs.append(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, json.JSONDecodeError):
@@ -53,7 +58,7 @@ def changes(prev: dict[str, Any] | None, cur: dict[str, Any]) -> list[str]:
     notes = []
     rows = lambda d: sum(t.get("rows_used", 0) for t in d.get("data_quality", {}).values())  # noqa: E731
     if prev.get("input_fingerprint") != cur.get("input_fingerprint"):
-        notes.append(f"New data: {rows(cur) - rows(prev):+,} rows used compared with {prev['month']}.")
+        notes.append(f"New data: {rows(cur) - rows(prev):+,} rows used compared with {prev.get('read') or prev['month']}.")
     else:
         notes.append(f"Same export files (a back-fill): {rows(cur) - rows(prev):+,} rows counted with this "
                      "month's cutoff.")
@@ -75,7 +80,7 @@ def _trend_chart(docs: list[dict[str, Any]], keys: list[str], names: dict[str, s
     """One panel per outcome: its estimate and 95% interval in each report month (its own scale)."""
     _style()
     fig, axes = plt.subplots(len(keys), 1, figsize=(8, 2.6 * len(keys) + 0.6), squeeze=False, sharex=True)
-    months = [d["month"] for d in docs]
+    months = [d.get("read") or d["month"] for d in docs]
     x = np.arange(len(months))
     for ax, key in zip(axes[:, 0], keys, strict=True):
         rows = [outcomes_of(d).get(key) or {} for d in docs]
@@ -101,11 +106,19 @@ def _trend_chart(docs: list[dict[str, Any]], keys: list[str], names: dict[str, s
 
 
 def write_index(out_dir: str | Path) -> Path | None:
-    """(Re)write ``OUT/index.html`` from every month's results.json; returns its path."""
+    """(Re)write ``OUT/index.html`` (monthly reads) and ``OUT/weeks.html`` (weekly reads); returns the first written."""
     out = Path(out_dir)
-    docs = collect(out)
+    written = [_write_page(out, period) for period in ("month", "week")]
+    return next((w for w in written if w is not None), None)
+
+
+def _write_page(out: Path, period: str) -> Path | None:
+    docs = collect(out, period)
     if not docs:
         return None
+    other = "week" if period == "month" else "month"
+    link = (f'<p><a href="{PAGES[other]}">{"Weekly" if other == "week" else "Monthly"} reads</a></p>'
+            if collect(out, other) else "")
     keys: list[str] = []
     names: dict[str, str] = {}
     for d in docs:
@@ -126,7 +139,8 @@ def write_index(out_dir: str | Path) -> Path | None:
                 cells.append(f"{amount(o, o['estimate'])} ({amount(o, o.get('ci_low'))} to "
                              f"{amount(o, o.get('ci_high'))})")
         note = " ".join(changes(prev, d))
-        rows.append(f'<tr><td><a href="{esc(d["month"])}/index.html">{esc(d["month"])}</a></td>'
+        read = d.get("read") or d["month"]
+        rows.append(f'<tr><td><a href="{esc(read)}/index.html">{esc(read)}</a></td>'
                     + "".join(f"<td>{esc(c)}</td>" for c in cells) + f"<td>{esc(note)}</td></tr>")
         prev = d
     chart = figure(_trend_chart(docs, keys, names), "Charts of each outcome's estimate with its 95% interval for "
@@ -140,15 +154,15 @@ def write_index(out_dir: str | Path) -> Path | None:
 <style>body{{font-family:system-ui,sans-serif;max-width:980px;margin:2rem auto;padding:0 1rem;color:#222}}
 table{{border-collapse:collapse;font-size:.92rem}}td,th{{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}}
 th{{background:#eef1f5}}td:first-child{{white-space:nowrap}}img{{max-width:100%}}figcaption{{font-size:.82rem;color:#444}}</style></head>
-<body><h1>{esc(latest.get("program", "Peer-learning program"))}: monthly reports</h1>
-<p>Each month's report and the estimated effect on each outcome, with its 95% interval.
-What changed since the month before is noted beside it.</p>
+<body><h1>{esc(latest.get("program", "Peer-learning program"))}: {period}ly reports</h1>
+<p>Each {period}'s report and the estimated effect on each outcome, with its 95% interval.
+What changed since the {period} before is noted beside it.</p>{link}
 {chart}
-<table><thead><tr><th>month</th>{heads}
-<th>what changed since last month</th></tr></thead><tbody>{"".join(reversed(rows))}</tbody></table>
+<table><thead><tr><th>{period}</th>{heads}
+<th>what changed since last {period}</th></tr></thead><tbody>{"".join(reversed(rows))}</tbody></table>
 </body></html>
 """
-    path = out / "index.html"
+    path = out / PAGES[period]
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(path)

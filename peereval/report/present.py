@@ -23,6 +23,7 @@ from peereval.report import wording
 from peereval.report.analysis import MonthlyAnalysis
 
 SUPPRESSED = "suppressed"
+WEEK_OF_MONTH = 7 / (365.25 / 12)  # a week's share of a month: converts monthly session rates and targets
 KPI_LABELS = {
     "participation_rate": "Participation (attended / invited)",
     "sessions_per_month": "Sessions per pilot team per month",
@@ -104,9 +105,13 @@ def summary(a: MonthlyAnalysis) -> Html:
 def scorecard(a: MonthlyAnalysis) -> Html:
     """KPIs this month and since the start, each with its target and status."""
     t = a.kpis.table[a.kpis.table.team == "all"].set_index(["kpi", "scope"])
+    weekly = a.period == "week"
     rows = []
     for kpi in KPI_LABELS:
-        m, c = t.loc[(kpi, "month")], t.loc[(kpi, "cumulative")]
+        m, c = t.loc[(kpi, "period")].copy(), t.loc[(kpi, "cumulative")].copy()
+        if weekly and kpi == "sessions_per_month":  # shown per week; the monthly target converted alike
+            for row in (m, c):
+                row[["value", "target"]] = row[["value", "target"]] * WEEK_OF_MONTH
         target = "—" if pd.isna(m["target"]) else fmt_kpi(kpi, m["target"])
         month_v = SUPPRESSED + "¹" if m["n_people"] < a.kpis.min_group_size and not pd.isna(m["value"]) \
             else fmt_kpi(kpi, m["value"])
@@ -114,11 +119,16 @@ def scorecard(a: MonthlyAnalysis) -> Html:
             else fmt_kpi(kpi, c["value"])
         if kpi == "satisfaction" and not str(month_v).startswith(SUPPRESSED) and not pd.isna(m["ci_low"]):
             month_v += f" (95% CI {m['ci_low']:.1f}–{m['ci_high']:.1f}; {int(m['n'])} answers)"
-        rows.append([esc(KPI_LABELS[kpi]), esc(month_v), esc(cum_v), esc(target),
+        label = KPI_LABELS[kpi].replace("per month", "per week") if weekly else KPI_LABELS[kpi]
+        rows.append([esc(label), esc(month_v), esc(cum_v), esc(target),
                      _status_badge(m["status"]) if not pd.isna(m["target"]) else ""])
-    return _table(["KPI", f"{a.month}", "since each team's start", "target", "status this month"], rows,
-                  notes=[f"¹ suppressed: fewer than {a.kpis.min_group_size} people behind this figure.",
-                         "“too early”: too few people or less than one active team-month behind the figure."])
+    notes = [f"¹ suppressed: fewer than {a.kpis.min_group_size} people behind this figure.",
+             f"“too early”: too few people or less than one active team-{a.period} behind the figure."]
+    if weekly:
+        notes.append("Sessions per week: the monthly target converted by 7 / 30.44 days (a week's share of a "
+                     "month).")
+    return _table(["KPI", f"{a.month}", "since each team's start", "target", f"status this {a.period}"], rows,
+                  notes=notes)
 
 
 def per_team(a: MonthlyAnalysis) -> Html:

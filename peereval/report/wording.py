@@ -174,16 +174,25 @@ def onboarding_sentence(onb: dict, target: float | None, reasons: Sequence[str] 
 
 
 def kpi_sentence(kpi: str, value: float, target: float | None, status: str, n_people: int,
-                 min_group: int) -> str:
-    """One sentence about one KPI this month against its target."""
+                 min_group: int, period: str = "month") -> str:
+    """One sentence about one KPI in the read's period (a month or a week) against its target.
+
+    Sessions are a monthly rate; in weekly reads they are said per week, the target converted by
+    7 / 30.44 days.
+    """
     name = _NAMES.get(kpi, kpi)
     if _missing(value):
-        return f"{name}: no data this month yet."
+        return f"{name}: no data this {period} yet."
     if n_people < min_group:
-        return f"{name}: suppressed this month (fewer than {min_group} people took part)."
+        return f"{name}: suppressed this {period} (fewer than {min_group} people took part)."
     if kpi == "participation_rate":
         shown, tgt = _pct(value), (None if target is None else _pct(target))
         what = f"{name} was {shown} of invitations"
+    elif kpi == "sessions_per_month" and period == "week":
+        per_week = 7 / (365.25 / 12)
+        shown = f"{value * per_week:.1f}"
+        tgt = None if target is None else f"{target * per_week:.2f} a week ({target:g} a month)"
+        what = f"{name} ran {shown} sessions a week"
     elif kpi == "sessions_per_month":
         shown, tgt = f"{value:.1f}", (None if target is None else f"{target:g}")
         what = f"{name} ran {shown} sessions a month"
@@ -199,13 +208,14 @@ def kpi_sentence(kpi: str, value: float, target: float | None, status: str, n_pe
 
 
 def kpi_sentences(kpis: KPIResult, targets: Targets) -> list[str]:
-    rows = kpis.table[(kpis.table.scope == "month") & (kpis.table.team == "all")].set_index("kpi")
+    rows = kpis.table[(kpis.table.scope == "period") & (kpis.table.team == "all")].set_index("kpi")
+    period = "week" if "W" in kpis.month else "month"
     out = []
     for kpi in ("participation_rate", "sessions_per_month", "satisfaction"):
         r = rows.loc[kpi]
         target = None if math.isnan(r["target"]) else float(r["target"])
         out.append(kpi_sentence(kpi, float(r["value"]), target, str(r["status"]), int(r["n_people"]),
-                                kpis.min_group_size))
+                                kpis.min_group_size, period))
     return out
 
 
