@@ -6,10 +6,12 @@ import dataclasses
 import math
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from peereval.errors import DataError, Problem
+from peereval.estimate.options import Spending
 from peereval.outcomes import declare
 from peereval.outcomes.declare import Outcome
 
@@ -40,6 +42,10 @@ class ProgramConfig:
     targets: Targets = field(default_factory=Targets)
     cost_per_hour: float | None = None  # money is shown only when the coordinator gives this
     declared: tuple[Outcome, ...] = ()  # [[outcomes]] of program.toml; empty = the two defaults
+    # the pilot's planned length (at most one): interim reads then use group-sequential boundaries
+    planned_end: date | None = None
+    planned_weeks: int | None = None
+    sequential_spending: Spending = "obrien_fleming"
 
     @property
     def outcomes(self) -> tuple[Outcome, ...]:
@@ -67,11 +73,12 @@ class ProgramConfig:
         out["ticket_types"] = list(self.ticket_types)
         out["subgroups"] = list(self.subgroups)
         out["declared"] = [o.to_dict() for o in self.declared]
+        out["planned_end"] = self.planned_end.isoformat() if self.planned_end else None
         return out
 
 
 _PROGRAM_KEYS = {"name", "competency_milestone", "min_group_size", "ticket_types", "show_comments", "subgroups",
-                 "cost_per_hour"}
+                 "cost_per_hour", "planned_end", "planned_weeks", "sequential_spending"}
 SUBGROUP_COLUMNS = ("role",)
 
 
@@ -106,10 +113,44 @@ def _check(cfg: ProgramConfig, file: str) -> list[Problem]:
         problems.append(Problem(file, f"cost_per_hour must be a positive number, got {cost!r}",
                                 "set it to the loaded cost of one working hour, e.g. cost_per_hour = 85",
                                 column="cost_per_hour"))
+    problems += _check_plan(cfg, file)
     for value in (t.participation_rate, t.sessions_per_month, t.onboarding_speedup):
         if isinstance(value, float) and not math.isfinite(value):
             problems.append(Problem(file, "targets must be finite numbers", "remove NaN/inf values"))
     return problems
+
+
+def _check_plan(cfg: ProgramConfig, file: str) -> list[Problem]:
+    problems = []
+    end, weeks = cfg.planned_end, cfg.planned_weeks
+    if end is not None and (not isinstance(end, date) or isinstance(end, datetime)):
+        problems.append(Problem(file, f"planned_end must be a date, got {end!r}",
+                                'write the last day of the pilot, e.g. planned_end = "2026-10-31"',
+                                column="planned_end"))
+    if weeks is not None and (isinstance(weeks, bool) or not isinstance(weeks, int) or weeks < 1):
+        problems.append(Problem(file, f"planned_weeks must be a whole number of weeks ≥ 1, got {weeks!r}",
+                                "write e.g. planned_weeks = 6", column="planned_weeks"))
+    if end is not None and weeks is not None:
+        problems.append(Problem(file, "both planned_end and planned_weeks are set",
+                                "keep one of them: the plan's last day or its length in weeks",
+                                column="planned_weeks"))
+    if cfg.sequential_spending not in get_args(Spending):
+        problems.append(Problem(file, f"sequential_spending must be one of {', '.join(get_args(Spending))}, "
+                                f"got {cfg.sequential_spending!r}",
+                                'write sequential_spending = "obrien_fleming" (the default: strict early, '
+                                'close to 5% at the end) or "pocock" (even over the looks)',
+                                column="sequential_spending"))
+    return problems
+
+
+def _plan_date(value: Any) -> Any:
+    """A TOML date, or its ISO text, as a date (anything else is left for the check to name)."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return value
 
 
 def load_config(folder: str | Path) -> ProgramConfig:
@@ -150,6 +191,8 @@ def load_config(folder: str | Path) -> ProgramConfig:
         if unknown:
             raise DataError([Problem(CONFIG_FILE, f"subgroup column {unknown[0]!r} is not available",
                                      f"use one of: {', '.join(SUBGROUP_COLUMNS)}", column="subgroups")])
+    if "planned_end" in kwargs:
+        kwargs["planned_end"] = _plan_date(kwargs["planned_end"])
     cfg = ProgramConfig(**kwargs, targets=Targets(**targets), declared=declared)
     problems = _check(cfg, CONFIG_FILE)
     if problems:

@@ -11,6 +11,7 @@ Control = Literal["never_treated", "not_yet_treated"]
 StaggeredInference = Literal["auto", "influence", "randomization"]
 Aggregation = Literal["simple", "dynamic", "group", "calendar"]
 TimeRatioMethod = Literal["lognormal", "weibull"]
+Spending = Literal["obrien_fleming", "pocock"]  # Lan-DeMets alpha spending for repeated looks
 
 
 def check_option(name: str, value: object, allowed: object) -> str:
