@@ -8,6 +8,7 @@ scale (relative change, points or units). Milestones use
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -67,6 +68,7 @@ def _did(frame: OutcomeFrame, e: OutcomeEffect, starts, n_pilot: int, n_control:
                        icc=var["icc"], serial_corr=var["serial_corr"])
     res = mde(design, alpha=alpha)
     o = frame.outcome
+    res = _with_horizon(res, design, o, e, alpha, months_post)
     if o.kind == "duration" or (o.kind == "mean" and o.scale == "log"):
         return res  # a relative change already (exp of the log-scale MDE, minus 1)
     raw = abs(res.details["mde_log"])
@@ -89,3 +91,33 @@ def _milestone(data: CohortData, e: OutcomeEffect, alpha: float) -> PowerResult 
     design = OnboardingDesign(max(n_p, 2), n_c, follow_up_months=max(1.0, follow), median_days=e.baseline,
                               accrual_months=max(0.0, follow - 1))
     return mde(design, alpha=alpha)
+
+
+HORIZON = 104  # periods after the start searched for the first detectable effect
+REFERENCE = {"relative": 0.20, "points": 0.05}  # effect sizes used when an outcome declares no target
+
+
+def _with_horizon(res: PowerResult, design: DidDesign, o, e: OutcomeEffect, alpha: float,
+                  so_far: int) -> PowerResult:
+    """Add when (in periods after the start) an effect of the target's size, else 20% / 5 points, becomes detectable.
+
+    The pre-period stays as it is; the post-period grows. ``details``: ``reference_effect``,
+    ``detectable_from`` (periods after the start; None when not within two years of periods),
+    ``periods_so_far``.
+    """
+    scale = "points" if o.kind == "proportion" else "relative" if o.kind != "mean" or o.scale == "log" else None
+    if scale is None:
+        return res
+    ref = abs(o.target) if o.target is not None else REFERENCE[scale]
+    if o.kind == "rate" and not e.baseline > 0:
+        return res
+    needed = None
+    for periods in range(1, HORIZON + 1):
+        raw = abs(mde(dataclasses.replace(design, months_post=periods), alpha=alpha).details["mde_log"])
+        size = math.expm1(raw) if scale == "relative" and o.kind != "rate" else (
+            raw / e.baseline if o.kind == "rate" else raw)
+        if size <= ref:
+            needed = periods
+            break
+    details = {**res.details, "reference_effect": ref, "detectable_from": needed, "periods_so_far": so_far}
+    return dataclasses.replace(res, details=details)

@@ -149,3 +149,26 @@ def test_second_generated_dataset_renders(tmp_path):
     assert onb["ci_low"] <= 1 - truth["onboarding_time_ratio"] <= onb["ci_high"]
     html = outcome.html.read_text(encoding="utf-8")
     assert "2026-06" in html and "Bug turnaround" in html
+
+
+def test_weekly_read_of_a_one_team_pilot_started_mid_week(tmp_path):
+    """Week 3 of a one-team pilot that started on a Tuesday: KPIs in weeks, and an honest 'not yet' first."""
+    from peereval.data.sample import generate
+    from peereval.data.sample_quirks import Quirks
+
+    generate(tmp_path / "one", seed=11, teams=12, months=30, end_month="2026-10",
+             quirks=Quirks(one_team_pilot=True, start_day="any"))
+    teams = pd.read_csv(tmp_path / "one" / "teams.csv")
+    start = pd.Timestamp(teams.loc[teams["cohort"] == "pilot", "pilot_start"].iloc[0])
+    assert start.weekday() not in (0, 5, 6)  # mid-week
+    year, week, _ = (start + pd.Timedelta(days=14)).isocalendar()
+    outcome = run_report(ReportParameters(str(tmp_path / "one"), week=f"{year}-W{week:02d}"), tmp_path / "out")
+    assert outcome.html.parent.name == f"{year}-W{week:02d}"
+    doc = json.loads(outcome.results.read_text())
+    assert doc["period"] == "week" and doc["month"] is None and doc["cutoff"] == (
+        start + pd.Timedelta(days=14 + 6 - start.weekday())).date().isoformat()
+    assert all(o["verdict"] == "too early to tell" for o in doc["outcomes"])
+    html = outcome.html.read_text(encoding="utf-8")
+    assert "Early read. What can already be said" in html and "What cannot be said yet: whether the program changed" \
+        in html
+    assert "Sessions per pilot team per week" in html and (tmp_path / "out" / "weeks.html").exists()

@@ -119,3 +119,27 @@ def outcome_sentence(d: dict, typical: float | None = None, reasons: Sequence[st
     if words.startswith(("clearly", "probably")):
         return f"{name} — {words}: {claim}.{goal}"
     return f"{name} — {words}: the best estimate is that {claim}.{goal}"
+
+
+def early_read(reports, period: str) -> str:
+    """For an early read where no outcome can be judged yet: what can be said, what cannot, and from when.
+
+    ``reports``: the analysis's OutcomeReports. Empty when some outcome already has a verdict.
+    """
+    if not reports or any(r.verdict != "too early to tell" for r in reports):
+        return ""
+    later = []
+    for r in reports:
+        d = dict(r.mde.details) if r.mde is not None else {}
+        when, ref, now = d.get("detectable_from"), d.get("reference_effect"), d.get("periods_so_far")
+        size = f"{ref * 100:.0f} points" if r.effect.scale == "points" else f"{ref:.0%}" if ref else ""
+        if when and now is not None and when > now:
+            later.append(f"{r.outcome.name.lower()} (an effect of {size} becomes detectable from about {period} "
+                         f"{when} after the start; this is {period} {now})")
+        elif when is None and ref:
+            later.append(f"{r.outcome.name.lower()} (an effect of {size} would not be detectable within two years "
+                         f"of {period}s with this design)")
+        else:
+            later.append(r.outcome.name.lower())
+    return ("Early read. What can already be said: the participation, sessions, session length and "
+            f"satisfaction figures below. What cannot be said yet: whether the program changed {'; '.join(later)}.")

@@ -99,7 +99,9 @@ def summary(a: MonthlyAnalysis) -> Html:
     items = "".join(f"<li><strong>{esc(s)}</strong></li>" for s in outcomes)
     items += "".join(f"<li>{esc(s)}</li>" for s in wording.kpi_sentences(a.kpis, a.inputs.config.targets))
     intro = esc(wording.opening(a))
-    return Html(f'<div class="pe-summary"><p>{intro}</p><ul>{items}</ul></div>')
+    early = outcome_wording.early_read(a.outcomes, a.period)
+    lead = f"<p><strong>{esc(early)}</strong></p>" if early else ""
+    return Html(f'<div class="pe-summary"><p>{intro}</p>{lead}<ul>{items}</ul></div>')
 
 
 def scorecard(a: MonthlyAnalysis) -> Html:
