@@ -20,10 +20,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import peereval
 from peereval.effects import OutcomeEffect, effect
 from peereval.estimate.did import did
+from peereval.estimate.twfe import fit_twfe
 from peereval.outcomes import build_all
 from peereval.outcomes.declare import Outcome
 from peereval.periods import TRANSITION_REASON
@@ -144,6 +147,8 @@ def write_company(folder: Path, seed: int, *, n_teams: int = 12, n_pilot: int = 
         deals.loc[pick[10:14], "won"] = ""  # closed, outcome not recorded
         deals.loc[pick[14:17], "won"] = "maybe"  # not a true/false spelling
         deals.loc[pick[17:20], "amount"] = np.nan
+        deals["amount"] = deals["amount"].astype(object)
+        deals.loc[pick[50], "amount"] = "12k"  # not a number: the loader leaves the deal out (ledger)
         deals.loc[pick[20:22], "amount"] = 0.0  # no log
         deals.loc[pick[22:24], "score"] = np.nan
         deals.loc[pick[24:26], "closed_at"] = ""  # closed, no date
@@ -178,13 +183,14 @@ def loaded(company):
 
 
 # ------------------------------------------------------------------------------- independent computation
-def _raw(company: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _raw(company: Path, cutoff: pd.Timestamp = CUTOFF) -> tuple[pd.DataFrame, pd.DataFrame]:
     """deals.csv and people/teams joined by hand: team, pilot start, month, per-deal exposure."""
     deals = pd.read_csv(company / "deals.csv", dtype=str, keep_default_na=False)
+    deals = deals[pd.to_numeric(deals["amount"].replace("", "0"), errors="coerce").notna()]  # the loader's invalid
     people = pd.read_csv(company / "people.csv", dtype=str)
     teams = pd.read_csv(company / "teams.csv", dtype=str, keep_default_na=False)
     hired = pd.to_datetime(people["hire_date"])
-    people = people[hired <= CUTOFF]  # the loader keeps people hired by the cutoff
+    people = people[hired <= cutoff]  # the loader keeps people hired by the cutoff
     deals = deals.merge(people[["person_id", "team"]], left_on="rep_id", right_on="person_id", how="left")
     deals["start"] = pd.to_datetime(deals["team"].map(teams.set_index("team")["pilot_start"]).replace("", None))
     deals["closed"] = pd.to_datetime(deals["closed_at"].replace("", None))
@@ -193,10 +199,10 @@ def _raw(company: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return deals, people
 
 
-def _hand_cells(deals: pd.DataFrame, value: pd.Series) -> pd.DataFrame:
+def _hand_cells(deals: pd.DataFrame, value: pd.Series, cutoff: pd.Timestamp = CUTOFF) -> pd.DataFrame:
     """Team-month means of ``value`` over deals in scope, the pilot teams' mixed start months left out."""
     d = deals.assign(v=value)
-    d = d[d["stage"].str.lower().isin(CLOSED) & d["closed"].notna() & (d["closed"] <= CUTOFF) & d["v"].notna()]
+    d = d[d["stage"].str.lower().isin(CLOSED) & d["closed"].notna() & (d["closed"] <= cutoff) & d["v"].notna()]
     mixed = d.groupby(["team", "month"], dropna=False)["treated"].transform("nunique") > 1
     d = d[~mixed]
     out = d.pivot_table(index=["team", "month"], values=["v", "treated"], aggfunc={"v": ["mean", "count"],
@@ -267,11 +273,12 @@ def test_mean_agrees_with_statsmodels_on_hand_made_cells(company, loaded, key, s
     assert e.ci_low < e.estimate < e.ci_high
 
 
-def test_rate_agrees_with_statsmodels_and_headcount_by_hand(company, loaded):
-    deals, people = _raw(company)
-    d = deals[deals["stage"].str.lower().isin(CLOSED) & deals["closed"].notna() & (deals["closed"] <= CUTOFF)]
-    d = d[d["team"].notna()]  # a rep hired after the cutoff has no team yet (counted, see below)
-    months = pd.period_range(FIRST, CUTOFF, freq="M")
+def _hand_rate_cells(company: Path, cutoff: pd.Timestamp = CUTOFF) -> pd.DataFrame:
+    """Closed deals per team-month ÷ people in the team hired by the month's end, computed cell by cell."""
+    deals, people = _raw(company, cutoff)
+    d = deals[deals["stage"].str.lower().isin(CLOSED) & deals["closed"].notna() & (deals["closed"] <= cutoff)]
+    d = d[d["team"].notna()]  # a rep hired after the cutoff has no team yet (counted, see the accounting test)
+    months = pd.period_range(d["closed"].min(), cutoff, freq="M")
     hires = pd.to_datetime(people["hire_date"])
     teams = pd.read_csv(company / "teams.csv", dtype=str, keep_default_na=False).set_index("team")
     grid = []
@@ -286,6 +293,11 @@ def test_rate_agrees_with_statsmodels_and_headcount_by_hand(company, loaded):
                 grid.append((team, m, n, heads, int(begun and not mixed), mixed))
     cells = pd.DataFrame(grid, columns=["team", "month", "count", "headcount", "treated", "mixed"])
     cells["y"] = cells["count"] / cells["headcount"]
+    return cells
+
+
+def test_rate_agrees_with_statsmodels_and_headcount_by_hand(company, loaded):
+    cells = _hand_rate_cells(company)
     used = cells[~cells["mixed"]]
     _, frames, effects = loaded
     frame = frames["deals_per_rep"]
@@ -311,7 +323,7 @@ def test_every_deal_is_used_or_counted_with_its_reason(company, loaded):
     data, frames, effects = loaded
     n_csv = len(pd.read_csv(company / "deals.csv"))
     at_load = data.ledger.excluded("deals")
-    assert at_load == 0  # no row is malformed at load: every deal reaches the outcome frames
+    assert at_load == 1  # '12k' is not an amount: the loader counts the deal and leaves it out of every outcome
     reasons = {
         "close_rate": {"stage not one of closed won, closed lost": 10, "no closed_at": 2,
                        "closed_at after the cutoff": None, "no won": 4,
@@ -334,12 +346,47 @@ def test_every_deal_is_used_or_counted_with_its_reason(company, loaded):
             {k: v for k, v in expected.items() if v is not None}
         assert got["closed_at after the cutoff"] == late
         assert set(got) == set(expected)
-        assert e.n_rows + sum(f.excluded.values()) == n_csv
+        assert at_load + e.n_rows + sum(f.excluded.values()) == n_csv
         assert e.n_rows == int(f.cells()["rows"].sum()) == len(f.used)
     rate = frames["deals_per_rep"]
     in_cells = int(rate.used["count"].sum())
-    assert in_cells + sum(rate.excluded.values()) == n_csv
+    assert at_load + in_cells + sum(rate.excluded.values()) == n_csv
     assert rate.excluded[TRANSITION_REASON] == int(rate.rows.loc[~rate.rows["used"], "count"].sum()) > 0
+
+
+@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**16), n_teams=st.integers(4, 9), pilot_share=st.floats(0.2, 0.6),
+       cutoff=st.sampled_from(["2026-06-30", "2026-03-15", "2025-12-31", "2025-10-20"]))
+def test_any_company_cells_coefficient_and_accounting_agree(tmp_path_factory, seed, n_teams, pilot_share, cutoff):
+    """Varying teams, pilots, start days and cutoffs (mid-month too): cells, coefficient and row counts agree."""
+    folder = tmp_path_factory.mktemp("prop") / "c"
+    n_pilot = max(1, min(n_teams - 2, round(pilot_share * n_teams)))
+    write_company(folder, seed, n_teams=n_teams, n_pilot=n_pilot)
+    cut = pd.Timestamp(cutoff)
+    data = peereval.load(folder, cutoff=cutoff)
+    frames = build_all(data)
+    n_csv = len(pd.read_csv(folder / "deals.csv")) - data.ledger.excluded("deals")
+    deals, _ = _raw(folder, cut)
+    amount = pd.to_numeric(deals["amount"].replace("", None))
+    values = {"close_rate": _won(deals["won"]), "deal_size": np.log(amount.where(amount > 0)),
+              "score": pd.to_numeric(deals["score"].replace("", None))}
+    for key, value in values.items():
+        frame, hand = frames[key], _hand_cells(deals, value, cut)
+        _same_cells(frame, hand)
+        assert len(frame.used) + sum(frame.excluded.values()) == n_csv
+        fit = fit_twfe(frame.cells(), outcome="y", unit="team", time="period", treated="treated", cluster="team",
+                       covariates=(), weights="n")
+        assert fit.beta == pytest.approx(_wls(hand), abs=1e-8)
+    rate, hand = frames["deals_per_rep"], _hand_rate_cells(folder, cut)
+    used = hand[~hand["mixed"]]
+    got = rate.used.sort_values(["team", "period"])
+    np.testing.assert_array_equal(got[["count", "headcount", "treated"]].to_numpy(),
+                                  used[["count", "headcount", "treated"]].to_numpy())
+    assert int(rate.rows["count"].sum()) + sum(v for k, v in rate.excluded.items() if k != TRANSITION_REASON) \
+        == n_csv
+    fit = fit_twfe(rate.cells(), outcome="y", unit="team", time="period", treated="treated", cluster="team",
+                   covariates=(), weights="n")
+    assert fit.beta == pytest.approx(_wls(used, weights="headcount"), abs=1e-8)
 
 
 # ------------------------------------------------------------------------------------ known truth
