@@ -50,3 +50,13 @@ class ParameterError(PeerevalError):
 
 class EstimationError(PeerevalError, ValueError):
     """The estimator cannot answer with this data; the message names what to change."""
+
+
+class ArgumentError(PeerevalError, ValueError):
+    """A function was called with an argument it cannot use: a column that is not in the data, an
+    option that does not exist, a value out of range. The message names the argument and what is
+    available."""
+
+
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An argument of the wrong type (e.g. a number where a column name is expected)."""

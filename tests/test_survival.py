@@ -88,7 +88,14 @@ def test_km_plot_and_dict():
     d = _hires(120, 0.8, seed=3)
     res = km(d, duration="days", event="done", group="pilot")
     ax = res.plot(palette={"1": "#D55E00", "0": "#0072B2"})
-    assert len(ax.lines) >= 2 and len(ax.tables) == 1
+    assert len(ax.lines) >= 2
+    # numbers at risk sit under round x ticks (they read 50.2, 100.4, ... before), one row per group
+    ticks = list(ax.get_xticks())
+    assert all(float(x).is_integer() and x % 5 == 0 for x in ticks) and ticks[0] == 0
+    counts = [a for a in ax.texts if a.xycoords == ("data", "axes fraction")]
+    assert len(counts) == 2 * len(ticks)
+    at_zero = sorted(int(a.get_text()) for a in counts if a.xy[0] == 0)
+    assert at_zero == sorted(int(v) for v in d.groupby("pilot").size())
     out = res.to_dict()
     assert [r["group"] for r in out["summary"]] == ["0", "1"]
     json.dumps(out)

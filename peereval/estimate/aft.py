@@ -154,7 +154,7 @@ def time_ratio(df: pd.DataFrame, *, duration: str, event: str, group: str,
     bread = np.linalg.inv(-_aft_hessian(theta, x, logt, e, method))
     details: dict[str, Any] = {"log_time_ratio": float(theta[1]), "scale_sigma": math.exp(theta[-1]),
                                "std_error_scale": "std_error is of the log time ratio",
-                               "n_events": int(e.sum()), "loglik": llf, "model": method,
+                               "n_events": int(e.sum()), "loglik": llf, "model": method, "null": 1.0,
                                "reference_levels": refs,
                                "coefficients": dict(zip(names, map(float, theta[:-1]), strict=True))}
     if cluster is None:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .display import html_table
 from .result import _clean, _freeze
 
 __all__ = ["BalanceResult", "balance", "SMD_THRESHOLD"]
@@ -17,7 +18,7 @@ __all__ = ["BalanceResult", "balance", "SMD_THRESHOLD"]
 SMD_THRESHOLD = 0.1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class BalanceResult:
     """One row per numeric covariate and per level of each categorical covariate."""
 
@@ -39,6 +40,17 @@ class BalanceResult:
     def to_dict(self) -> dict[str, Any]:
         return _clean({"threshold": self.threshold, "rows": self.table.to_dict(orient="records"),
                        "details": dict(self.details)})
+
+    def __repr__(self) -> str:
+        t = self.table
+        worst = t.smd.abs().max() if len(t) else float("nan")
+        return (f"BalanceResult({len(t)} rows, {self.n_flagged} with |SMD| > {self.threshold:g}, "
+                f"largest |SMD| {worst:.3g}; {self.details.get('n_treated', '?')} treated, "
+                f"{self.details.get('n_control', '?')} control)")
+
+    def _repr_html_(self) -> str:
+        t = self.table.assign(level=self.table["level"].astype(object).where(self.table["level"].notna(), ""))
+        return html_table(t, title=repr(self), index=False, note=str(self.details.get("formula", "")))
 
     def plot(self, ax=None):
         """Love plot: SMD per row with dashed lines at +/- threshold; returns the axes."""

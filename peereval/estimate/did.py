@@ -17,9 +17,12 @@ from scipy import stats
 
 from peereval.errors import EstimationError
 
+from .multiway import did_multiway
 from .options import Inference, WildWeights, check_level, check_option
+from .resampling import _assignments, _invert
 from .result import EffectResult
 from .twfe import DidFit, fit_twfe
+from .validate import integer
 
 EXACT_RI_LIMIT = 20_000
 _BATCH_CELLS = 40_000_000  # floats per batch when projecting many columns at once
@@ -46,32 +49,6 @@ def _indicator_block(fit: DidFit, ids: np.ndarray, values: np.ndarray) -> np.nda
     rows = np.flatnonzero((pos >= 0) & (pos < len(ids)))
     block[rows, pos[rows]] = values[rows]
     return block
-
-
-def _invert(pfun, center: float, scale: float, alpha: float) -> tuple[float, float, bool]:
-    """Confidence set {b: p(b) > alpha} by stepping out from ``center`` and bisecting."""
-    scale = scale if (math.isfinite(scale) and scale > 0) else max(abs(center), 1.0)
-    bounds = []
-    for sign in (-1.0, 1.0):
-        inside, step, outside = center, scale, None
-        for _ in range(60):
-            trial = center + sign * step
-            if pfun(trial) <= alpha:
-                outside = trial
-                break
-            inside, step = trial, step * 2.0
-        if outside is None:
-            return math.nan, math.nan, False
-        for _ in range(80):
-            mid = 0.5 * (inside + outside)
-            if pfun(mid) > alpha:
-                inside = mid
-            else:
-                outside = mid
-            if abs(outside - inside) <= 1e-7 * scale:
-                break
-        bounds.append(0.5 * (inside + outside))
-    return bounds[0], bounds[1], True
 
 
 def _wild_draws(n_clusters: int, kind: str, n_boot: int, seed: int) -> tuple[np.ndarray, bool]:
@@ -156,39 +133,6 @@ def _cluster_paths(fit: DidFit) -> np.ndarray:
     return filled
 
 
-def _assignments(types: np.ndarray, n_types: int, limit: int, n_draws: int, seed: int):
-    counts = np.bincount(types, minlength=n_types)
-    total = math.factorial(len(types))
-    for c in counts:
-        total //= math.factorial(int(c))
-    if total <= limit:
-        rows = _multiset_perms([int(c) for c in counts], len(types))
-        return np.array(rows, dtype=np.intp), True, total
-    rng = np.random.default_rng(seed)
-    draws = np.stack([rng.permutation(types) for _ in range(n_draws)])
-    return draws, False, total
-
-
-def _multiset_perms(counts: list[int], length: int) -> list[list[int]]:
-    out: list[list[int]] = []
-    cur: list[int] = []
-
-    def rec() -> None:
-        if len(cur) == length:
-            out.append(cur.copy())
-            return
-        for k, c in enumerate(counts):
-            if c:
-                counts[k] -= 1
-                cur.append(k)
-                rec()
-                cur.pop()
-                counts[k] += 1
-
-    rec()
-    return out
-
-
 def ri_pvalue_function(fit: DidFit, n_draws: int, seed: int, limit: int = EXACT_RI_LIMIT):
     """p(tau0) of the randomization test of the sharp null 'effect = tau0 for everyone'."""
     paths = _cluster_paths(fit)
@@ -234,7 +178,7 @@ def did(
     unit: str,
     time: str,
     treated: str,
-    cluster: str | None = None,
+    cluster: str | Sequence[str] | None = None,
     covariates: Sequence[str] = (),
     inference: Inference = "auto",
     weights: str | None = None,
@@ -281,14 +225,16 @@ def did(
     inference = check_option("inference", inference, Inference)
     wild_weights = check_option("wild_weights", wild_weights, WildWeights)
     conf_level = check_level(conf_level)
-    if int(n_boot) < 99:
-        raise ValueError(f"n_boot={n_boot!r} is too small; use at least 99 (999 or more is better)")
+    n_boot = integer(n_boot, "n_boot", minimum=99, hint=" (999 or more is better)")
+    seed = integer(seed, "seed")
     fit = fit_twfe(
         df, outcome=outcome, unit=unit, time=time, treated=treated, cluster=cluster,
         covariates=covariates, weights=weights,
     )
     alpha = 1 - conf_level
-    cname = cluster or unit
+    if len(fit.cluster_names) > 1:
+        return did_multiway(fit, inference, treated, conf_level)
+    cname = fit.cluster_names[0] if fit.cluster_names else unit
     g = fit.n_clusters
     ever = np.bincount(fit.cluster, weights=fit.treated, minlength=g) > 0
     g1 = int(ever.sum())
@@ -321,7 +267,11 @@ def did(
         "small_sample_factor": fit.ssc,
         "cr1_std_error": se,
         "n_zero_weight_rows": fit.n_zero_weight,
+        "covariate_terms": list(fit.covariates.terms),
+        "reference_levels": dict(fit.covariates.reference_levels),
+        "dropped_levels": list(fit.covariates.dropped),
     }
+    note = f" {fit.covariates.note}" if fit.covariates.note else ""
     est = "Two-way fixed-effects difference-in-differences (unit and period fixed effects)"
     if chosen == "cluster":
         df_t = g - 1
@@ -329,7 +279,7 @@ def did(
         crit = stats.t.ppf(1 - alpha / 2, df_t)
         method = (
             f"{est} with cluster-robust (CR1) standard errors by {cname} and a t({df_t}) "
-            f"reference distribution{reason}."
+            f"reference distribution{reason}.{note}"
         )
         return EffectResult(
             fit.beta, se, fit.beta - crit * se, fit.beta + crit * se,
@@ -342,7 +292,7 @@ def did(
         draws = f"all {n_draws} sign vectors" if exact else f"{n_draws} {wild_weights.capitalize()} draws"
         method = (
             f"{est} with a restricted (null-imposed) wild cluster bootstrap-t by {cname} "
-            f"({draws}); p-value and interval by test inversion{reason}."
+            f"({draws}); p-value and interval by test inversion{reason}.{note}"
         )
         info = base | {"n_boot": n_draws, "exact": exact, "wild_weights": wild_weights}
     else:
@@ -351,7 +301,7 @@ def did(
         how = f"all {total} possible assignments" if exact else f"{n_draws} random assignments of {total}"
         method = (
             f"{est} with randomization inference over which {cname} clusters were treated ({how}); "
-            f"interval by inverting tests of a constant effect{reason}."
+            f"interval by inverting tests of a constant effect{reason}.{note}"
         )
         info = base | {"n_draws": n_draws, "exact": exact, "n_assignments": total}
     p0 = pfun(0.0)

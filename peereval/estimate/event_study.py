@@ -11,9 +11,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .design import expand, keep_estimable
+from .display import html_table, p_text
 from .options import check_level
 from .result import _clean, _freeze
 from .twfe import TwoWayFE, codes_of, numeric_column, require_columns
+from .validate import column, columns, dataframe
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class WaldTest:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EventStudyResult:
     """Coefficients by relative time (reference period -1 is zero by construction)."""
 
@@ -61,6 +64,20 @@ class EventStudyResult:
              "method": self.method, "n_obs": self.n_obs, "conf_level": self.conf_level,
              "window": list(self.window), "reference": self.reference, "details": dict(self.details)}
         )
+
+    def __repr__(self) -> str:
+        post = self.table[self.table.index >= 0]
+        return (f"EventStudyResult(k={self.window[0]}..{self.window[1]}, reference {self.reference}; "
+                f"mean post-start coefficient {post.estimate.mean():.4g}; pre-trend "
+                f"p={p_text(self.pretrend_test.p_value)}; n={self.n_obs}, "
+                f"{self.details.get('n_clusters', '?')} clusters)")
+
+    def _repr_html_(self) -> str:
+        t = self.table[["estimate", "ci_low", "ci_high", "p_value", "n_obs"]]
+        note = (f"Pre-trend test ({self.pretrend_test.hypothesis}): p = "
+                f"{p_text(self.pretrend_test.p_value)}. {self.method}")
+        return html_table(t, title=f"Event study ({self.n_obs:,} rows, "
+                          f"{self.details.get('n_clusters', '?')} clusters)", note=note, max_rows=40)
 
     def plot(self, ax=None, *, color: str = "#0072B2"):
         """Coefficients with intervals against relative time; returns the axes."""
@@ -126,12 +143,12 @@ def event_study(
     lo, hi = (int(window[0]), int(window[1]))
     if not (lo <= -2 and hi >= 0):
         raise ValueError(f"window={window!r} must include at least k=-2 and k=0 (e.g. (-6, 6))")
-    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    dataframe(df)
+    covariates = columns(df, covariates, "covariates")
     roles = {"outcome": outcome, "unit": unit, "time": time, "cluster": cluster}
     roles |= {f"covariates[{i}]": c for i, c in enumerate(covariates)}
     require_columns(df, roles)
-    if first_treated not in df.columns:
-        raise ValueError(f"column not found in the data: first_treated={first_treated!r}")
+    column(df, first_treated, "first_treated")
     y = numeric_column(df, outcome, "outcome")
     tvals = numeric_column(df, time, "time")
     if not np.allclose(tvals, np.round(tvals)):
@@ -156,7 +173,10 @@ def event_study(
     if n_cl < 2:
         raise ValueError("need at least two clusters")
     fe = TwoWayFE(ucodes, tcodes, n_unit, n_time)
-    cov_cols = [numeric_column(df, c, "covariate") for c in covariates]
+    cov = expand(df, covariates)
+    keep = keep_estimable(cov, fe.demean(cov.matrix), None)
+    cov_cols = [cov.matrix[:, j] for j in keep]
+    cov.terms = [cov.terms[j] for j in keep]
     n = len(df)
     # The relative-time indicators and the fixed effects are constant within unit-period cells. Without
     # covariates, and with clusters that contain whole cells, the regression and its cluster scores need
@@ -249,5 +269,10 @@ def event_study(
         "dof_k": k_dof,
         "small_sample_factor": ssc,
         "vcov": vcov[:n_dum, :n_dum].tolist(),
+        "covariate_terms": list(cov.terms),
+        "reference_levels": dict(cov.reference_levels),
+        "dropped_levels": list(cov.dropped),
     }
+    if cov.note:
+        method += f" {cov.note}"
     return EventStudyResult(table, test, method, n, conf_level, (lo, hi), -1, details)

@@ -16,15 +16,17 @@ Spending = Literal["obrien_fleming", "pocock"]  # Lan-DeMets alpha spending for 
 
 def check_option(name: str, value: object, allowed: object) -> str:
     """Return ``value`` if it is one of the ``Literal`` choices, else raise a clear ValueError."""
+    from peereval.errors import ArgumentError
+
     choices = get_args(allowed)
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         shown = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name}={value!r} is not an option; choose one of {shown}")
+        raise ArgumentError(f"{name}={value!r} is not an option; choose one of {shown}")
     return value  # type: ignore[return-value]
 
 
 def check_level(conf_level: float) -> float:
     """Confidence level strictly between 0 and 1."""
-    if not 0 < float(conf_level) < 1:
-        raise ValueError(f"conf_level={conf_level!r} must be between 0 and 1 (e.g. 0.95)")
-    return float(conf_level)
+    from .validate import number
+
+    return number(conf_level, "conf_level", low=0, high=1, hint=" (e.g. 0.95)")

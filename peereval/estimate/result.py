@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from .display import effect_row, html_table, interval_text, null_line, p_text, shorten
 
 
 class FrozenMapping(Mapping):
@@ -47,7 +50,13 @@ def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 
 def _clean(value: Any) -> Any:
-    """JSON-friendly scalar: numpy scalars to Python, NaN to None."""
+    """JSON-friendly value: numpy scalars and arrays to Python, NaN/inf/NaT to None, dates to ISO text."""
+    if isinstance(value, np.ndarray):
+        return [_clean(v) for v in value.tolist()]
+    if isinstance(value, (pd.Timestamp, pd.Period)):
+        return None if pd.isna(value) else str(value.isoformat() if isinstance(value, pd.Timestamp) else value)
+    if value is pd.NA or value is pd.NaT:
+        return None
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         try:
             value = value.item()
@@ -88,6 +97,20 @@ class EffectResult:
     def has_interval(self) -> bool:
         return math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
 
+    @property
+    def null_value(self) -> float:
+        """The value of 'no effect': 1 for ratios (time ratio, hazard ratio), 0 for differences."""
+        if "null" in self.details:
+            return float(self.details["null"])
+        return 1.0 if "ratio" in self.term else 0.0
+
+    @property
+    def p_value_text(self) -> str:
+        """The p-value as reported: ``< 1/(B+1)`` when no resampling draw was as extreme."""
+        from .display import draws_of
+
+        return p_text(self.p_value, draws_of(self.details))
+
     def replace(self, **changes: Any) -> EffectResult:
         """A new result with some fields changed (the original is untouched)."""
         return dataclasses.replace(self, **changes)
@@ -115,6 +138,7 @@ class EffectResult:
             "ci_low": self.ci_low,
             "ci_high": self.ci_high,
             "p_value": self.p_value,
+            "p_value_text": self.p_value_text,
             "conf_level": self.conf_level,
             "method": self.method,
             "n_obs": self.n_obs,
@@ -123,7 +147,8 @@ class EffectResult:
         return _clean(out)
 
     def plot(self, ax=None, *, label: str | None = None, color: str | None = None):
-        """Point estimate with its interval as a horizontal bar; returns the axes."""
+        """Point estimate with its interval as a horizontal bar, the line of no effect dashed (1 for
+        ratios, drawn on a log axis; 0 otherwise); returns the axes."""
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -140,14 +165,23 @@ class EffectResult:
             )
         else:
             ax.plot([self.estimate], [y], "o", color=color or "#0072B2")
-        ax.axvline(0, color="#555555", lw=0.8, ls="--")
+        null_line(ax, self.null_value, vertical=True)
+        if self.null_value == 1.0 and self.estimate > 0 and (not self.has_interval or self.ci_low > 0):
+            ax.set_xscale("log")
         ax.set_yticks([y], [label or self.term])
-        ax.set_xlabel(f"estimate with {self.conf_level:.0%} interval")
+        scale = " (ratio)" if self.null_value == 1.0 else ""
+        ax.set_xlabel(f"estimate{scale} with {self.conf_level:.0%} interval")
         return ax
 
+    def _repr_html_(self) -> str:
+        row = {"term": self.term} | effect_row(self.estimate, self.ci_low, self.ci_high, self.p_value,
+                                               self.n_obs, self.details, self.conf_level)
+        frame = pd.DataFrame([row]).set_index("term")
+        return html_table(frame, title=type(self).__name__, note=self.method)
+
     def __repr__(self) -> str:
-        ci = f"[{self.ci_low:.4g}, {self.ci_high:.4g}]" if self.has_interval else "[no interval]"
         return (
-            f"EffectResult({self.term}: {self.estimate:.4g} {ci}, p={self.p_value:.3g}, "
-            f"n={self.n_obs}; {self.method})"
+            f"{type(self).__name__}({self.term}: {self.estimate:.4g} "
+            f"{interval_text(self.ci_low, self.ci_high)}, p={self.p_value_text}, n={self.n_obs}; "
+            f"{shorten(self.method, 70)})"
         )

@@ -19,20 +19,23 @@ import pandas as pd
 
 from peereval.errors import EstimationError
 
+from .display import html_table
 from .options import Aggregation, Control, StaggeredInference, check_level, check_option
-from .result import EffectResult, _freeze
+from .result import EffectResult, _clean, _freeze
 from .staggered_aggregate import (
-    DynamicEffects,
+    AggregateResult,
+    DynamicEffects,  # noqa: F401  (re-exported: the earlier name of the aggregate type)
     Target,
     build_targets,
     no_post_cell_message,
     normal_ci,
+    plot_att_gt,
 )
 from .staggered_ri import LabelPermutation
 from .twfe import codes_of, numeric_column, require_columns
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StaggeredResult:
     """Group-time average treatment effects ATT(g,t) with their influence functions."""
 
@@ -63,15 +66,39 @@ class StaggeredResult:
 
     summary = att_gt
 
-    def aggregate(self, type: Aggregation = "group") -> EffectResult | DynamicEffects:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: every ATT(g,t) row, the method, sizes and details (no unit-level data)."""
+        return _clean({"att_gt": self.table.to_dict(orient="records"), "method": self.method,
+                       "n_units": self.n_units, "n_obs": self.n_obs, "conf_level": self.conf_level,
+                       "control": self.control, "inference": self.inference,
+                       "details": {k: v for k, v in self.details.items()}})
+
+    def plot(self, ax=None):
+        """ATT(g,t) against event time e = t - g, one colour per start group, pointwise
+        intervals; the dashed line is no effect. Returns the axes."""
+        return plot_att_gt(self, ax)
+
+    def __repr__(self) -> str:
+        t = self.table
+        n_post = int((t.post & t.att.notna()).sum())
+        return (f"StaggeredResult({len(t)} ATT(g,t) cells, {n_post} after a start, "
+                f"{self.details.get('n_groups', '?')} groups, {self.n_units} units; {self.inference} "
+                "inference; .aggregate('simple'|'group'|'dynamic'|'calendar'))")
+
+    def _repr_html_(self) -> str:
+        cols = ["group", "time", "att", "ci_low", "ci_high", "p_value", "n_treated", "n_control"]
+        return html_table(self.table[cols], title=repr(self), note=self.method, index=False)
+
+    def aggregate(self, type: Aggregation = "group") -> AggregateResult:
         """Aggregate ATT(g,t) as R's ``did::aggte``.
 
         ``"simple"``: post-treatment ATT(g,t) weighted by group size; ``"group"``: average
         over each group's post periods, then across groups by size (groups without an
         estimable post-start cell are left out and listed in ``details["groups_left_out"]``);
         ``"calendar"``: by period, then averaged over periods; these return an EffectResult
-        (per-group or per-period rows in ``details["rows"]``). ``"dynamic"`` returns a
-        DynamicEffects with one row per event time and ``.overall`` (average over e >= 0).
+        Every aggregation returns an :class:`AggregateResult`: the overall effect (for
+        ``"dynamic"`` the average over event times e >= 0) with its components in ``table``
+        (per group, period or event time; ``details["rows"]`` holds the same rows).
         Raises EstimationError when no post-start cell can be estimated. Intervals follow
         the result's ``inference`` (see ``staggered_did``).
         """
@@ -83,22 +110,22 @@ class StaggeredResult:
         n = self.n_units
         rows = [self._effect(x, kind) for x in targets[1:]]
         overall = self._effect(targets[0], kind)
-        if kind == "dynamic":
-            table = pd.DataFrame(
-                [(r.estimate, r.std_error, r.ci_low, r.ci_high, r.p_value) for r in rows],
-                columns=["estimate", "std_error", "ci_low", "ci_high", "p_value"],
-                index=pd.Index([int(x.key) for x in targets[1:]], name="event_time"),
-            )
-            return DynamicEffects(table, overall)
+        by = {"dynamic": "event_time", "group": "group", "calendar": "time"}.get(kind, "")
+        keys = [int(x.key) if kind == "dynamic" else x.key for x in targets[1:]]
+        table = pd.DataFrame(
+            [(r.estimate, r.std_error, r.ci_low, r.ci_high, r.p_value) for r in rows],
+            columns=["estimate", "std_error", "ci_low", "ci_high", "p_value"],
+            index=pd.Index(keys, name=by or None),
+        )
         details = dict(overall.details) | {"aggregation": kind, "n_units": n}
         if rows:
-            key = "group" if kind == "group" else "time"
-            details["rows"] = [{key: x.key, "estimate": r.estimate, "std_error": r.std_error,
-                                "ci_low": r.ci_low, "ci_high": r.ci_high}
-                               for x, r in zip(targets[1:], rows, strict=True)]
+            details["rows"] = [{by: k, "estimate": r.estimate, "std_error": r.std_error,
+                                "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value}
+                               for k, r in zip(keys, rows, strict=True)]
         if kind == "group":
             details["groups_left_out"] = left_out
-        return overall.replace(details=details)
+        fields = {f.name: getattr(overall, f.name) for f in dataclasses.fields(EffectResult)}
+        return AggregateResult(**(fields | {"details": details}), by=by, table=table)
 
     def _effect(self, x: Target, kind: str) -> EffectResult:
         """One aggregate: influence-function normal interval, or randomization inference."""

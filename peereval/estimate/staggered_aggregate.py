@@ -4,13 +4,14 @@ weights that randomization inference needs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .display import html_table, null_line
 from .result import EffectResult, _clean
 
 if TYPE_CHECKING:
@@ -24,38 +25,77 @@ def normal_ci(est, se, conf_level):
     return est - z * se, est + z * se, p
 
 
-@dataclass(frozen=True)
-class DynamicEffects:
-    """Event-time effects (rows by exposure e = t - g) and their overall average (e >= 0)."""
+@dataclass(frozen=True, repr=False)
+class AggregateResult(EffectResult):
+    """An aggregate of ATT(g,t) (``StaggeredResult.aggregate``): the overall effect, as every
+    EffectResult, plus its components in ``table`` (one row per group, period or event time, as
+    named by ``by``; empty for ``"simple"``). The same type for every aggregation."""
 
-    table: pd.DataFrame
-    overall: EffectResult
+    by: str = ""
+    table: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         object.__setattr__(self, "table", self.table.copy())
 
+    @property
+    def overall(self) -> AggregateResult:
+        """The overall effect (the aggregate itself; kept for code written against earlier versions)."""
+        return self
+
     def summary(self) -> pd.DataFrame:
-        """DataFrame indexed by event time: estimate, std_error, ci_low, ci_high, p_value."""
-        return self.table.copy()
+        """One row per component (indexed by ``by``) and a last row ``"overall"``: estimate,
+        std_error, ci_low, ci_high, p_value."""
+        cols = ["estimate", "std_error", "ci_low", "ci_high", "p_value"]
+        overall = pd.DataFrame([[getattr(self, c) for c in cols]], columns=cols, index=["overall"])
+        if self.table.empty:
+            return overall.rename_axis(self.by or "term")
+        parts = self.table[cols].copy()
+        parts.index = parts.index.astype(object)
+        return pd.concat([parts, overall]).rename_axis(self.by)
 
     def to_dict(self) -> dict[str, Any]:
-        rows = [{"event_time": int(k), **r} for k, r in self.table.to_dict("index").items()]
-        return _clean({"by_event_time": rows, "overall": self.overall.to_dict()})
+        rows = [{self.by: k, **r} for k, r in self.table.to_dict("index").items()] if self.by else []
+        return _clean(super().to_dict() | {"aggregation": self.term, "by": self.by or None, "rows": rows})
 
-    def plot(self, ax=None, *, color: str = "#0072B2"):
-        """Event-time effects with pointwise intervals; returns the axes."""
+    def plot(self, ax=None, *, label: str | None = None, color: str | None = None):
+        """Components with pointwise intervals against group, period or event time, the overall
+        effect as a band; the simple aggregate is drawn as one estimate. Returns the axes."""
+        if self.table.empty:
+            return super().plot(ax, label=label, color=color)
         import matplotlib.pyplot as plt
 
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 3.5))
         t = self.table
-        ax.errorbar(t.index, t.estimate, yerr=[t.estimate - t.ci_low, t.ci_high - t.estimate],
-                    fmt="o", color=color, capsize=3)
-        ax.axhline(0, color="#555555", lw=0.8, ls="--")
-        ax.axvline(-0.5, color="#999999", lw=0.8, ls=":")
-        ax.set_xlabel("periods since start (e = t - g)")
-        ax.set_ylabel(f"effect ({self.overall.conf_level:.0%} interval)")
+        x = t.index.to_numpy(dtype=float)
+        ok = (t.ci_low.notna() & t.ci_high.notna()).to_numpy()
+        c = color or "#0072B2"
+        ax.errorbar(x[ok], t.estimate[ok], yerr=[(t.estimate - t.ci_low)[ok], (t.ci_high - t.estimate)[ok]],
+                    fmt="o", color=c, capsize=3, label="component")
+        ax.plot(x[~ok], t.estimate[~ok], "o", color=c, mfc="white")
+        ax.axhline(self.estimate, color=c, lw=1, alpha=0.6, label=f"overall ({label or self.term})")
+        if self.has_interval:
+            ax.axhspan(self.ci_low, self.ci_high, color=c, alpha=0.1)
+        null_line(ax, 0.0, vertical=False)
+        if self.by == "event_time":
+            ax.axvline(-0.5, color="#999999", lw=0.8, ls=":")
+        names = {"event_time": "periods since start (e = t - g)", "group": "start period (group g)",
+                 "time": "period t"}
+        ax.set_xlabel(names.get(self.by, self.by))
+        ax.set_ylabel(f"ATT ({self.conf_level:.0%} interval)")
+        ax.legend(frameon=False, fontsize=8)
         return ax
+
+    def _repr_html_(self) -> str:
+        head = super()._repr_html_()
+        if self.table.empty:
+            return head
+        rows = self.table[["estimate", "ci_low", "ci_high", "p_value"]]
+        return head + html_table(rows, title=f"by {self.by}")
+
+
+DynamicEffects = AggregateResult  # the name of the event-time aggregate in earlier versions
 
 
 @dataclass(frozen=True)
@@ -142,3 +182,30 @@ def no_post_cell_message(res: StaggeredResult) -> str:
                 "starts so that some units start later")
     return ("no post-start ATT(g,t) can be estimated (no comparison units in any period after a "
             "start); add never-treated units or use a longer panel")
+
+
+def plot_att_gt(res: StaggeredResult, ax=None):
+    """ATT(g,t) by event time, one colour per group (see ``StaggeredResult.plot``)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    t = res.table.dropna(subset=["att"])
+    palette = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+    groups = sorted(t.group.unique())
+    width = 0.6 / max(len(groups), 1)
+    for i, g in enumerate(groups):
+        sub = t[t.group == g]
+        e = (sub.time - sub.group).to_numpy(float) + (i - (len(groups) - 1) / 2) * width
+        ok = sub.ci_low.notna().to_numpy()
+        c = palette[i % len(palette)]
+        ax.errorbar(e[ok], sub.att[ok], yerr=[(sub.att - sub.ci_low)[ok], (sub.ci_high - sub.att)[ok]],
+                    fmt="o", ms=4, color=c, capsize=2, label=f"group {g:g}")
+        ax.plot(e[~ok], sub.att[~ok], "o", ms=4, color=c, mfc="white")
+    null_line(ax, 0.0, vertical=False)
+    ax.axvline(-0.5, color="#999999", lw=0.8, ls=":")
+    ax.set_xlabel("periods since start (e = t - g)")
+    ax.set_ylabel(f"ATT(g,t) ({res.conf_level:.0%} interval)")
+    if groups:
+        ax.legend(frameon=False, fontsize=8, title="start period", title_fontsize=8)
+    return ax

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .did import EXACT_RI_LIMIT, _assignments, _invert
+from .did import EXACT_RI_LIMIT
+from .resampling import _assignments, _invert
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,13 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from peereval.errors import EstimationError
 
+from .display import fmt, html_table
 from .options import Ties, check_level, check_option
 from .result import EffectResult, _clean, _freeze
 from .separation import check_finite_cox, require_events
 
 __all__ = ["KMResult", "CoxResult", "km", "cox"]
 
-_PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 
 
 def _prepare(df: pd.DataFrame, duration: str, event: str, others: Sequence[str]) -> pd.DataFrame:
@@ -67,7 +67,7 @@ def _design(d: pd.DataFrame, covariates: Sequence[str]) -> tuple[pd.DataFrame, d
 
 
 # --------------------------------------------------------------------------- Kaplan–Meier
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class KMResult:
     """Kaplan–Meier curves per group.
 
@@ -103,39 +103,19 @@ class KMResult:
 
     def plot(self, ax=None, *, palette: Mapping[str, str] | Sequence[str] | None = None,
              at_risk_times: Sequence[float] | None = None):
-        """Step curves with censoring ticks and a number-at-risk table under the axis."""
-        import matplotlib.pyplot as plt
+        """Step curves with censoring ticks and a number-at-risk table under the axis, at the axis'
+        own (round) tick times unless ``at_risk_times`` are given; returns the axes."""
+        from .survival_plots import plot_km
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4.5))
-        keys = list(self.curves)
-        if isinstance(palette, Mapping):
-            colours = {k: palette.get(k, _PALETTE[i % 6]) for i, k in enumerate(keys)}
-        else:
-            pal = list(palette) if palette is not None else list(_PALETTE)
-            colours = {k: pal[i % len(pal)] for i, k in enumerate(keys)}
-        tmax = max(float(np.max(v)) for v in self.durations.values())
-        for k in keys:
-            c = self.curves[k]
-            t = np.r_[0.0, c["time"].to_numpy(), tmax]
-            s = np.r_[1.0, c["survival"].to_numpy(), c["survival"].to_numpy()[-1] if len(c) else 1.0]
-            ax.step(t, s, where="post", color=colours[k], label=k)
-            cens = np.asarray(self.censored[k], dtype=float)
-            if len(cens):
-                idx = np.searchsorted(t, cens, side="right") - 1
-                ax.plot(cens, s[idx], "|", color=colours[k], ms=8, mew=1.2)
-        ax.set_ylim(0, 1.02)
-        ax.set_xlabel("time")
-        ax.set_ylabel("share not yet at milestone")
-        if len(keys) > 1:
-            ax.legend(frameon=False)
-        ticks = list(at_risk_times) if at_risk_times is not None else list(np.linspace(0, tmax, 5))
-        rows = [[int(np.sum(self.durations[k] >= x)) for x in ticks] for k in keys]
-        tab = ax.table(cellText=rows, rowLabels=[f"{k} at risk" for k in keys],
-                       colLabels=[f"{x:.3g}" for x in ticks], loc="bottom", bbox=[0, -0.42, 1, 0.24])
-        tab.set_fontsize(8)
-        ax.figure.subplots_adjust(bottom=0.3)
-        return ax
+        return plot_km(self, ax, palette=palette, at_risk_times=at_risk_times)
+
+    def __repr__(self) -> str:
+        parts = [f"{g}: n={int(r.n)}, median {fmt(r['median'])}" for g, r in self.table.iterrows()]
+        return f"KMResult({'; '.join(parts[:4])}{'; …' if len(parts) > 4 else ''})"
+
+    def _repr_html_(self) -> str:
+        return html_table(self.table, title=f"Kaplan–Meier medians ({self.conf_level:.0%} interval)",
+                          note=str(self.details.get("ci", "")))
 
 
 def _median_r(times: np.ndarray, surv: np.ndarray) -> float:
@@ -202,7 +182,7 @@ def km(df: pd.DataFrame, *, duration: str, event: str, group: str | None = None,
 
 
 # --------------------------------------------------------------------------- Cox
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CoxResult:
     """Cox proportional-hazards fit. ``summary()`` intervals are on the hazard-ratio scale."""
 
@@ -244,11 +224,34 @@ class CoxResult:
         return self.ph_table.copy()
 
     def effect(self, term: str) -> EffectResult:
-        """One term as an :class:`EffectResult` on the hazard-ratio scale."""
+        """One term as an :class:`EffectResult` on the hazard-ratio scale (no effect = 1)."""
+        terms = list(self.params.index)
+        if term not in terms:
+            raise ValueError(f"term={term!r} is not in this model; choose one of {terms}")
         row = self.summary().loc[term]
         return EffectResult(float(row.hazard_ratio), float(row.std_error), float(row.ci_low),
                             float(row.ci_high), float(row.p_value), self.details["method"], self.n_obs,
-                            self.conf_level, term, {"scale": "hazard ratio; std_error is of log HR"})
+                            self.conf_level, term, {"scale": "hazard ratio; std_error is of log HR",
+                                                    "null": 1.0, "n_clusters": self.n_clusters})
+
+    def plot(self, ax=None, *, color: str = "#0072B2"):
+        """Forest plot of the hazard ratios with intervals (log axis, no effect at 1); returns the axes."""
+        from .survival_plots import plot_cox
+
+        return plot_cox(self, ax, color=color)
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        terms = "; ".join(f"{t} HR {r.hazard_ratio:.3g} [{r.ci_low:.3g}, {r.ci_high:.3g}]"
+                          for t, r in s.head(3).iterrows())
+        more = f"; +{len(s) - 3} terms" if len(s) > 3 else ""
+        return f"CoxResult({terms}{more}; n={self.n_obs}, events={self.n_events})"
+
+    def _repr_html_(self) -> str:
+        s = self.summary()[["hazard_ratio", "ci_low", "ci_high", "p_value"]]
+        clusters = f", {self.n_clusters} clusters" if self.n_clusters else ""
+        return html_table(s, title=f"Cox model ({self.n_obs:,} rows, {self.n_events:,} events{clusters})",
+                          note=str(self.details.get("method", "")))
 
     def to_dict(self) -> dict[str, Any]:
         return _clean({"summary": self.summary().reset_index().to_dict(orient="records"),

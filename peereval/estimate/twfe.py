@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from peereval.errors import EstimationError
+from peereval.errors import ArgumentError, EstimationError
+
+from .design import Covariates, expand, keep_estimable
+from .validate import binary, column, columns, dataframe
 
 DEMEAN_TOL = 1e-10
 DEMEAN_MAX_ITER = 20_000
@@ -22,29 +25,26 @@ DEMEAN_MAX_ITER = 20_000
 
 # --------------------------------------------------------------------------- validation
 def require_columns(df: pd.DataFrame, roles: dict[str, str | None]) -> None:
-    """Clear errors for missing columns and missing values in the columns that are used."""
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame, not {type(df).__name__}")
-    missing = [f"{role}={name!r}" for role, name in roles.items() if name is not None and name not in df.columns]
-    if missing:
-        raise ValueError(f"column(s) not found in the data: {', '.join(missing)}")
+    """Clear errors for a wrong data argument, missing columns and missing values in used columns."""
+    dataframe(df)
+    for role, name in roles.items():
+        column(df, name, role, optional=True)
     for role, name in roles.items():
         if name is not None and df[name].isna().any():
             n_bad = int(df[name].isna().sum())
-            raise ValueError(
+            raise ArgumentError(
                 f"column {name!r} ({role}) has {n_bad} missing value(s); drop or fill them first"
             )
-    if len(df) == 0:
-        raise ValueError("the data frame is empty")
 
 
 def numeric_column(df: pd.DataFrame, name: str, role: str) -> np.ndarray:
     try:
         values = pd.to_numeric(df[name], errors="raise").to_numpy(dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"column {name!r} ({role}) must be numeric") from exc
+    except (TypeError, ValueError):
+        raise ArgumentError(f"column {name!r} ({role}) must be numeric; it holds text such as "
+                            f"{str(df[name].iloc[0])!r}") from None
     if not np.isfinite(values).all():
-        raise ValueError(f"column {name!r} ({role}) has infinite values")
+        raise ArgumentError(f"column {name!r} ({role}) has infinite values")
     return values
 
 
@@ -154,6 +154,9 @@ class DidFit:
     n_params: int
     n_obs: int = 0  # rows used (positive weight)
     n_zero_weight: int = 0  # rows dropped because their weight is 0
+    covariates: Covariates | None = None  # terms kept (dummy levels too) and levels dropped
+    cluster_codes: list[tuple[np.ndarray, int]] = field(default_factory=list)  # multiway: one per column
+    cluster_names: list[str] = field(default_factory=list)
 
     def annihilate(self, z: np.ndarray) -> np.ndarray:
         """M z: residual of z after unit FE, time FE and covariates."""
@@ -201,47 +204,50 @@ def fit_twfe(
     unit: str,
     time: str,
     treated: str,
-    cluster: str | None,
+    cluster: str | Sequence[str] | None,
     covariates: Sequence[str],
     weights: str | None,
 ) -> DidFit:
-    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    """The FWL fit. ``cluster`` may name several columns (multiway); the first drives wild and
+    randomization inference, all of them the multiway CR1 variance (see ``multiway``)."""
+    dataframe(df)
+    cluster_names = columns(df, cluster, "cluster") if cluster is not None else []
+    if cluster is not None and not cluster_names:
+        raise ArgumentError("cluster=[] names no column; give one or more columns, or None for the unit")
+    covariates = columns(df, covariates, "covariates")
     n_zero_weight = 0
     if weights is not None:
         require_columns(df, {"weights": weights})
         w_all = numeric_column(df, weights, "weights")
         if (w_all < 0).any() or not (w_all > 0).any():
-            raise ValueError(f"column {weights!r} (weights) must be non-negative and not all zero")
+            raise ArgumentError(f"column {weights!r} (weights) must be non-negative and not all zero")
         # Rows with weight 0 do not enter a weighted fit; dropping them keeps the cell means defined.
         if (w_all == 0).any():
             n_zero_weight = int((w_all == 0).sum())
             df = df.loc[w_all > 0]
-    roles = {"outcome": outcome, "unit": unit, "time": time, "treated": treated}
-    roles |= {"cluster": cluster, "weights": weights}
+    roles = {"outcome": outcome, "unit": unit, "time": time, "treated": treated, "weights": weights}
+    roles |= {("cluster" if len(cluster_names) == 1 else f"cluster[{i}]"): c for i, c in enumerate(cluster_names)}
     roles |= {f"covariates[{i}]": c for i, c in enumerate(covariates)}
     require_columns(df, roles)
     y = numeric_column(df, outcome, "outcome")
-    dvals = df[treated]
-    dnum = numeric_column(df, treated, "treated") if dvals.dtype != bool else dvals.to_numpy(float)
-    if not np.isin(dnum, (0.0, 1.0)).all():
-        raise ValueError(f"column {treated!r} (treated) must be 0/1 (in the program and after its start)")
+    dnum = binary(df[treated], "treated", "1 = in the program and after its start")
     if dnum.min() == dnum.max():
         raise EstimationError(f"column {treated!r} (treated) has no variation: it is always {int(dnum[0])}; the "
                               "comparison needs rows from before and after a start (or untreated units)")
     w = np.ones(len(df)) if weights is None else numeric_column(df, weights, "weights")
     ucodes, n_unit = codes_of(df[unit])
     tcodes, n_time = codes_of(df[time])
-    ccodes, n_cl = codes_of(df[cluster if cluster is not None else unit])
+    ccodes, n_cl = codes_of(df[cluster_names[0] if cluster_names else unit])
     if n_cl < 2:
         raise EstimationError("need at least two clusters (teams) to compare")
     fe = TwoWayFE(ucodes, tcodes, n_unit, n_time, None if weights is None else w)
-    cols = [y, dnum] + [numeric_column(df, c, "covariate") for c in covariates]
-    z = fe.demean(np.column_stack(cols))
-    yt, dt, xt = z[:, 0], z[:, 1], (np.ascontiguousarray(z[:, 2:]) if covariates else None)
+    cov = expand(df, covariates)
+    z = fe.demean(np.column_stack([y, dnum, cov.matrix]))
+    yt, dt = z[:, 0], z[:, 1]
+    keep = keep_estimable(cov, z[:, 2:], w)
+    xt = np.ascontiguousarray(z[:, 2:][:, keep]) if len(keep) else None
+    cov.terms = [cov.terms[j] for j in keep]
     if xt is not None:
-        if np.linalg.matrix_rank(xt * np.sqrt(w)[:, None]) < xt.shape[1]:
-            raise EstimationError("covariates are collinear with each other or with the fixed effects; drop the "
-                                  "covariate (or the level) that coincides with a team, a period or another covariate")
         coef = _wls_coef(xt, np.column_stack([yt, dt]), w)
         yt, dt = yt - xt @ coef[:, 0], dt - xt @ coef[:, 1]
     s_dd = float(np.sum(w * dt * dt))
@@ -254,11 +260,15 @@ def fit_twfe(
     beta = float(np.sum(w * dt * yt)) / s_dd
     _check_outcome_varies(y, yt - beta * dt, w, outcome)
     n = len(df)
-    k = 1 + len(covariates) + fe.n_params(ccodes)
+    k = 1 + len(keep) + fe.n_params(ccodes)
     if n - k <= 0:
         raise EstimationError("too few observations for the number of parameters; more periods or units are needed")
     ssc = n_cl / (n_cl - 1) * (n - 1) / (n - k)
-    return DidFit(yt, dt, dnum, w, fe, xt, ccodes, n_cl, beta, s_dd, ssc, k, n, n_zero_weight)
+    fit = DidFit(yt, dt, dnum, w, fe, xt, ccodes, n_cl, beta, s_dd, ssc, k, n, n_zero_weight)
+    fit.covariates = cov
+    fit.cluster_codes = [codes_of(df[c]) for c in cluster_names] if len(cluster_names) > 1 else []
+    fit.cluster_names = cluster_names
+    return fit
 
 
 def _check_outcome_varies(y: np.ndarray, resid: np.ndarray, w: np.ndarray, outcome: str) -> None:
