@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import peereval
 from peereval.effects import OutcomeEffect, effect
 from peereval.estimate.did import did
+from peereval.estimate.result import EffectResult
 from peereval.estimate.twfe import fit_twfe
 from peereval.outcomes import build_all
 from peereval.outcomes.declare import Outcome
@@ -317,6 +318,18 @@ def test_rate_agrees_with_statsmodels_and_headcount_by_hand(company, loaded):
     assert e.ci_low == pytest.approx(lo / (observed - lo), abs=1e-10)
     assert e.ci_high == pytest.approx(hi / (observed - hi), abs=1e-10)
     assert e.n_rows == frame.extra["rows"]
+
+
+def test_rate_interval_by_hand_and_unbounded_when_the_counterfactual_could_be_zero():
+    """Pilot rate 3.0 deals per rep, change +1.0 (0.5 to 3.5): +50% (+25% to no upper limit)."""
+    o = Outcome(name="Deals per rep", kind="rate", table="deals", key="deals_per_rep", person="rep_id",
+                date="closed_at")
+    res = EffectResult(1.0, math.nan, 0.5, 3.5, 0.01, "test", 100)
+    e = OutcomeEffect(o, res, baseline=2.0)
+    assert (e.estimate, e.ci_low, e.ci_high) == (0.5, 0.5 / 2.5, math.inf)
+    assert e.to_dict()["ci_high"] is None and e.to_dict()["ci_low"] == 0.2
+    narrow = OutcomeEffect(o, res.replace(ci_low=-0.5, ci_high=1.5), baseline=2.0)
+    assert (narrow.ci_low, narrow.ci_high) == (-0.5 / 3.5, 1.5 / 1.5)
 
 
 def test_every_deal_is_used_or_counted_with_its_reason(company, loaded):
