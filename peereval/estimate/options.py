@@ -11,6 +11,9 @@ Control = Literal["never_treated", "not_yet_treated"]
 StaggeredInference = Literal["auto", "influence", "randomization"]
 Aggregation = Literal["simple", "dynamic", "group", "calendar"]
 TimeRatioMethod = Literal["lognormal", "weibull"]
+ConformalPermutation = Literal["moving_block", "iid"]
+ConformalWeighting = Literal["equal", "synthetic"]
+ConformalStatistic = Literal["mean", "s1"]
 Spending = Literal["obrien_fleming", "pocock"]  # Lan-DeMets alpha spending for repeated looks
 
 

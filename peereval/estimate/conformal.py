@@ -1,0 +1,391 @@
+"""Conformal inference for a pilot of one or two teams: time, not teams, is the replication.
+
+Chernozhukov, V., Wüthrich, K. and Zhu, Y. (2021), "An exact and robust conformal inference
+method for counterfactual and synthetic controls", JASA 116(536), 1849-1864. Under the null
+"the effect is theta in every post-start period", the pilot's post-start values are shifted by
+theta, the counterfactual is fitted on ALL periods, and the post-start residuals are compared
+with the residuals of every other block of as many periods (circular shifts) or of random
+subsets of periods (iid permutations). The interval collects every theta not rejected.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import nnls
+
+from peereval.errors import EstimationError
+
+from .options import (
+    ConformalPermutation,
+    ConformalStatistic,
+    ConformalWeighting,
+    check_level,
+    check_option,
+)
+from .result import EffectResult
+from .twfe import numeric_column, require_columns
+
+# Fewest pre-start periods accepted (benchmarks/coverage_conformal.py: with 12 weekly pre periods
+# and strongly persistent shocks coverage fell below 93%; from 20 on it stayed inside 93-97%).
+MIN_PRE_PERIODS = 20
+MIN_CONTROL_COVERAGE = 0.9  # a control team observed in fewer of the periods is left out
+_DENSE = np.arange(1, 51) * 0.2  # grid offsets for the inversion, in units of a rough SE
+_FAR = 10.0 * 2.0 ** np.arange(1, 31)
+
+
+@dataclass
+class _Panel:
+    """The pilot's average series and the control teams' series on the periods used."""
+
+    pilot: np.ndarray  # T
+    controls: np.ndarray  # T x J
+    post: np.ndarray  # T bool, a suffix
+    periods: list
+    control_names: list
+    pilot_names: list
+    n_obs: int
+    left_out: dict = field(default_factory=dict)
+
+    @property
+    def n_pre(self) -> int:
+        return int((~self.post).sum())
+
+    @property
+    def n_post(self) -> int:
+        return int(self.post.sum())
+
+
+def _show(value) -> str:
+    """A team or period as the user wrote it (numpy scalars as plain Python values)."""
+    value = value.item() if hasattr(value, "item") else value
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _cells(df: pd.DataFrame, outcome: str, unit: str, time: str, treated: str, weights: str | None):
+    require_columns(df, {"outcome": outcome, "unit": unit, "time": time, "treated": treated,
+                         "weights": weights})
+    y = numeric_column(df, outcome, "outcome")
+    d = df[treated].to_numpy(float) if df[treated].dtype == bool else numeric_column(df, treated, "treated")
+    if not np.isin(d, (0.0, 1.0)).all():
+        raise ValueError(f"column {treated!r} (treated) must be 0/1 (1 for a pilot team from its start on)")
+    w = np.ones(len(df)) if weights is None else numeric_column(df, weights, "weights")
+    if (w < 0).any() or not (w > 0).any():
+        raise ValueError(f"column {weights!r} (weights) must be non-negative and not all zero")
+    keep = w > 0
+    frame = pd.DataFrame({"u": df[unit].to_numpy()[keep], "t": df[time].to_numpy()[keep],
+                          "w": w[keep], "wy": (w * y)[keep], "d": d[keep]})
+    g = frame.groupby(["u", "t"], sort=True)
+    cells = g.agg(w=("w", "sum"), wy=("wy", "sum"), dmin=("d", "min"), dmax=("d", "max"), rows=("w", "size"))
+    mixed = cells[cells.dmin != cells.dmax]
+    if len(mixed):
+        (u, t) = mixed.index[0]
+        raise EstimationError(
+            f"column {treated!r} (treated) varies inside {len(mixed)} team-period(s), e.g. {unit}={_show(u)} at "
+            f"{time}={_show(t)}; conformal_did compares whole periods, so leave out a pilot team's start period "
+            "when it mixes rows from before and after the start")
+    cells["y"] = cells.wy / cells.w
+    return cells, int((~keep).sum())
+
+
+def _panel(df, outcome, unit, time, treated, weights) -> _Panel:
+    cells, n_zero = _cells(df, outcome, unit, time, treated, weights)
+    ymat = cells.y.unstack()  # team x period
+    dmat, wmat, nmat = cells.dmin.unstack(), cells.w.unstack(), cells.rows.unstack()
+    ever = dmat.max(axis=1) == 1
+    if not ever.any():
+        raise EstimationError(f"no team has {treated}=1: there is no pilot period to estimate an effect for yet "
+                              "(a pilot team with no rows since its start looks like a control team)")
+    if ever.all():
+        raise EstimationError("every team is in the pilot; conformal_did compares the pilot with teams that never "
+                              "start, so keep at least one control team in the data")
+    pilots = list(dmat.index[ever])
+    for team in pilots:
+        seq = dmat.loc[team].dropna().to_numpy()
+        if (np.diff(seq) < 0).any():
+            on = dmat.loc[team].dropna()
+            back = on.index[1:][np.diff(seq) < 0][0]
+            raise EstimationError(
+                f"pilot team {_show(team)} has {treated}=1 and then 0 again at {time}={_show(back)}; conformal_did assumes "
+                "the pilot, once started, stays on: code the team as treated from its start on (intention to "
+                "treat) or leave out its periods after it stopped")
+    dp = dmat.loc[pilots]
+    left: dict[str, list] = {}
+    all_on, all_off = (dp == 1).all(axis=0), (dp == 0).all(axis=0)  # NaN (missing) counts as neither
+    mixed = dp.notna().all(axis=0) & ~all_on & ~all_off
+    if mixed.any():
+        left["only some pilot teams had started"] = list(dmat.columns[mixed])
+    missing_pilot = dp.isna().any(axis=0)
+    if missing_pilot.any():
+        left["a pilot team has no data"] = list(dmat.columns[missing_pilot])
+    usable = all_on | all_off
+    ctrl = ymat.loc[~ever, usable]
+    share = ctrl.notna().mean(axis=1)
+    sparse = list(share.index[share < MIN_CONTROL_COVERAGE])
+    ctrl = ctrl.drop(index=sparse)
+    if ctrl.empty:
+        raise EstimationError(
+            f"no control team has data in at least {MIN_CONTROL_COVERAGE:.0%} of the periods; conformal_did needs "
+            "control teams observed (almost) every period to follow the counterfactual")
+    gaps = ctrl.isna().any(axis=0)
+    if gaps.any():
+        left["a control team has no data"] = list(ctrl.columns[gaps])
+    cols = ctrl.columns[~gaps]
+    tw = wmat.loc[pilots, cols].sum(axis=1)
+    pilot = (ymat.loc[pilots, cols].mul(tw, axis=0).sum(axis=0) / tw.sum()).to_numpy()
+    post = all_on[cols].to_numpy()
+    used = nmat.loc[pilots + list(ctrl.index), cols].fillna(0).to_numpy().sum()
+    rows_left = {"weight 0": n_zero} if n_zero else {}
+    if sparse:
+        rows_left["control team observed too rarely"] = int(nmat.loc[sparse].fillna(0).to_numpy().sum())
+    others = int(nmat.to_numpy()[~np.isnan(nmat.to_numpy())].sum()) - int(used) - rows_left.get(
+        "control team observed too rarely", 0)
+    if others:
+        rows_left["period left out"] = others
+    info = {"periods_left_out": left, "controls_left_out": sparse, "rows_left_out": rows_left}
+    return _Panel(pilot, ctrl[cols].T.to_numpy(), post, list(cols), list(ctrl.index), pilots, int(used), info)
+
+
+def _simplex_ls(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """argmin ||y - x w|| over w >= 0, sum(w) = 1 (NNLS with a heavy sum row, then exact on the support)."""
+    j = x.shape[1]
+    big = 1e4 * (np.linalg.norm(x) + np.linalg.norm(y) + 1e-12)
+    w, _ = nnls(np.vstack([x, np.full(j, big)]), np.append(y, big), maxiter=50 * j)
+    w = w / w.sum() if w.sum() > 0 else np.full(j, 1.0 / j)
+    s = w > 1e-12
+    k = int(s.sum())
+    kkt = np.zeros((k + 1, k + 1))
+    kkt[:k, :k], kkt[:k, k], kkt[k, :k] = x[:, s].T @ x[:, s], 1.0, 1.0
+    try:
+        sol = np.linalg.solve(kkt, np.append(x[:, s].T @ y, 1.0))
+    except np.linalg.LinAlgError:
+        return w
+    if (sol[:k] >= 0).all():
+        w = np.zeros(j)
+        w[s] = sol[:k]
+    return w
+
+
+class _Model:
+    """Residuals under H0: effect = theta, with the counterfactual fitted on all periods."""
+
+    def __init__(self, p: _Panel, weighting: str):
+        self.p, self.weighting = p, weighting
+        self.x = p.controls - p.controls.mean(axis=0)
+        self.d = p.post.astype(float)
+
+    def residuals(self, theta: float) -> np.ndarray:
+        y = self.p.pilot - theta * self.d
+        y = y - y.mean()
+        if self.weighting == "equal":
+            return y - self.x.mean(axis=1)
+        return y - self.x @ _simplex_ls(self.x, y)
+
+    def estimate(self) -> tuple[float, np.ndarray]:
+        """Point estimate and control weights, fitted on the pre-start periods only."""
+        pre, post, c = ~self.p.post, self.p.post, self.p.controls
+        j = c.shape[1]
+        if self.weighting == "equal":
+            w = np.full(j, 1.0 / j)
+        else:
+            xp = c[pre] - c[pre].mean(axis=0)
+            w = _simplex_ls(xp, self.p.pilot[pre] - self.p.pilot[pre].mean())
+        gap = self.p.pilot - c @ w
+        return float(gap[post].mean() - gap[pre].mean()), w
+
+
+def _windows(p: _Panel, permutation: str, n_perm: int, seed: int) -> np.ndarray:
+    """Index matrix (K x T_post) of the post positions' images; row 0 is the observed one."""
+    t, post = len(p.post), np.flatnonzero(p.post)
+    if permutation == "moving_block":
+        return (post[None, :] + np.arange(t)[:, None]) % t
+    rng = np.random.default_rng(seed)
+    draws = np.argsort(rng.random((n_perm, t)), axis=1)[:, : len(post)]
+    return np.vstack([post, draws])
+
+
+def _pfun(model: _Model, win: np.ndarray, statistic: str):
+    root = math.sqrt(win.shape[1])
+
+    def pfun(theta: float) -> float:
+        u = model.residuals(theta)[win]
+        s = np.abs(u.sum(axis=1)) / root if statistic == "mean" else np.abs(u).sum(axis=1) / root
+        return float(np.mean(s >= s[0] * (1 - 1e-9) - 1e-300))
+
+    return pfun
+
+
+def _invert(pfun, center: float, scale: float, alpha: float) -> tuple[float, float, str]:
+    """Hull of {theta: p(theta) > alpha} on a grid (0.2 rough SEs to 10, then doubling), ends bisected."""
+    offsets = np.concatenate([_FAR[::-1], _DENSE[::-1]])
+    pts = np.concatenate([center - scale * offsets, [center], center + scale * offsets[::-1]])
+    acc = np.array([pfun(x) > alpha for x in pts])
+    if acc[0] or acc[-1]:
+        return math.nan, math.nan, "unbounded"
+    if not acc.any():
+        return math.nan, math.nan, "empty"
+    i, k = int(np.argmax(acc)), len(acc) - 1 - int(np.argmax(acc[::-1]))
+    return _bisect(pfun, pts[i], pts[i - 1], alpha, scale), _bisect(pfun, pts[k], pts[k + 1], alpha, scale), "ok"
+
+
+def _bisect(pfun, inside: float, outside: float, alpha: float, scale: float) -> float:
+    for _ in range(200):
+        if abs(outside - inside) <= 1e-7 * scale:
+            break
+        mid = 0.5 * (inside + outside)
+        if pfun(mid) > alpha:
+            inside = mid
+        else:
+            outside = mid
+    return 0.5 * (inside + outside)
+
+
+def _prepare(df, outcome, unit, time, treated, weights, permutation, weighting, statistic,
+             n_perm, seed, min_pre_periods):
+    permutation = check_option("method", permutation, ConformalPermutation)
+    weighting = check_option("weighting", weighting, ConformalWeighting)
+    statistic = check_option("statistic", statistic, ConformalStatistic)
+    if permutation == "iid" and int(n_perm) < 99:
+        raise ValueError(f"n_perm={n_perm!r} is too small; use at least 99 (999 or more is better)")
+    if int(min_pre_periods) < 2:
+        raise ValueError(f"min_pre_periods={min_pre_periods!r} must be at least 2")
+    p = _panel(df, outcome, unit, time, treated, weights)
+    if p.n_post == 0:
+        raise EstimationError(
+            f"no {time} after the start of every pilot team ({', '.join(map(str, p.pilot_names))}) has data yet; "
+            "conformal_did needs at least one period after the start")
+    if p.n_pre < int(min_pre_periods):
+        raise EstimationError(
+            f"only {p.n_pre} {time}(s) before the pilot's start; conformal_did needs at least {int(min_pre_periods)} "
+            f"(coverage was validated from {MIN_PRE_PERIODS} on, e.g. 20 weeks or 24 months): add earlier history "
+            "or use did() with more pilot teams")
+    if p.n_pre <= p.n_post:
+        raise EstimationError(
+            f"{p.n_post} {time}s after the start but only {p.n_pre} before; conformal_did compares the "
+            f"post-start stretch with stretches of the same length and needs more periods before the start than "
+            f"after: add earlier history or analyse the first {p.n_pre - 1} post-start periods")
+    model = _Model(p, weighting)
+    gap = p.pilot - p.controls.mean(axis=1)
+    sd = float(np.std(gap[~p.post], ddof=1))
+    if not sd > 1e-12 * max(1.0, float(np.abs(gap).max())):
+        raise EstimationError(
+            f"column {outcome!r} (outcome): the pilot's series moves exactly with the control teams' mean before "
+            "the start, so there is no variation to measure uncertainty from; check the outcome column")
+    scale = sd * math.sqrt(1 / p.n_pre + 1 / p.n_post)
+    win = _windows(p, permutation, int(n_perm), seed)
+    return p, model, _pfun(model, win, statistic), len(win), scale
+
+
+def conformal_pvalue(df: pd.DataFrame, *, effect: float, outcome: str, unit: str, time: str, treated: str,
+                     weights: str | None = None, method: ConformalPermutation = "moving_block",
+                     weighting: ConformalWeighting = "equal", statistic: ConformalStatistic = "mean",
+                     n_perm: int = 999, seed: int = 0, min_pre_periods: int = MIN_PRE_PERIODS) -> float:
+    """p-value of the conformal test of H0 'the effect is ``effect`` in every post-start period'.
+
+    Same arguments and assumptions as :func:`conformal_did`.
+    """
+    _, _, pfun, _, _ = _prepare(df, outcome, unit, time, treated, weights, method, weighting, statistic,
+                                n_perm, seed, min_pre_periods)
+    return pfun(float(effect))
+
+
+def conformal_did(
+    df: pd.DataFrame,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    treated: str,
+    weights: str | None = None,
+    conf_level: float = 0.95,
+    method: ConformalPermutation = "moving_block",
+    weighting: ConformalWeighting = "equal",
+    statistic: ConformalStatistic = "mean",
+    n_perm: int = 999,
+    seed: int = 0,
+    min_pre_periods: int = MIN_PRE_PERIODS,
+) -> EffectResult:
+    """Effect of a pilot of one or a few teams, with a conformal interval over time (CWZ 2021).
+
+    Estimand: the average post-start change of the pilot's ``outcome`` relative to its
+    counterfactual, assumed constant over the post periods. Assumptions: without the pilot the
+    pilot-minus-counterfactual gap would be stationary and weakly dependent over time (no trend
+    or break of its own at the start; team and common period effects cancel) and there is no
+    anticipation. ``df`` is a team-period panel, or rows (e.g. tickets) that are averaged into
+    team-period cells with ``weights``; ``treated`` is 1 for a pilot team from its start on and
+    stays on. With several pilot teams their series are averaged with fixed weights (each team's
+    total weight); periods in which only some have started are left out.
+
+    ``weighting``: ``"equal"`` compares with the mean of the control teams plus a constant (the
+    DiD model of CWZ); ``"synthetic"`` with non-negative control weights summing to one plus a
+    constant (demeaned synthetic control), refitted under every null. ``method``:
+    ``"moving_block"`` compares the post block with all circular shifts (robust to serial
+    dependence; smallest p-value 1/T), ``"iid"`` with ``n_perm`` seeded random permutations
+    (exact only for exchangeable errors). ``statistic``: ``"mean"`` |sum of post residuals|/sqrt(T1)
+    (power against a constant effect) or ``"s1"`` (CWZ's S_q with q=1, sum of |residuals|/sqrt(T1)).
+    The interval is the hull of the non-rejected effects; NaN (with the reason in ``method``)
+    when the smallest attainable p-value exceeds 1 - conf_level or the set is unbounded or empty.
+    ``std_error`` is NaN: the method gives a p-value and an interval, not a standard error.
+
+    Example:
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(2)
+        >>> panel = pd.DataFrame([(u, t) for u in range(12) for t in range(60)], columns=["team", "week"])
+        >>> panel["treated"] = ((panel.team == 0) & (panel.week >= 52)).astype(int)
+        >>> panel["y"] = 0.1 * panel.team + 0.01 * panel.week - 0.5 * panel.treated + rng.normal(0, 0.2, len(panel))
+        >>> res = conformal_did(panel, outcome="y", unit="team", time="week", treated="treated")
+        >>> round(res.estimate, 2), res.has_interval, bool(res.ci_high < 0)
+        (-0.42, True, True)
+    """
+    conf_level = check_level(conf_level)
+    alpha = 1 - conf_level
+    p, model, pfun, n_win, scale = _prepare(df, outcome, unit, time, treated, weights, method, weighting,
+                                            statistic, n_perm, seed, min_pre_periods)
+    est, w = model.estimate()
+    t, j = len(p.post), p.controls.shape[1]
+    min_p = 1.0 / n_win
+    who = (f"pilot team {p.pilot_names[0]}" if len(p.pilot_names) == 1 else
+           f"the {len(p.pilot_names)} pilot teams' average (weighted by their total weight)")
+    fit = (f"the mean of {j} control teams plus a constant" if weighting == "equal" else
+           f"a synthetic control: non-negative weights on {j} control teams summing to one, plus a constant, "
+           "refitted under each hypothesised effect")
+    perm = (f"every circular shift of the residuals ({t} moving blocks)" if method == "moving_block" else
+            f"{n_win - 1} random permutations of the {t} periods (seed {seed}; assumes exchangeable errors)")
+    stat = ("the absolute sum of the post-start residuals" if statistic == "mean" else
+            "the sum of absolute post-start residuals (S_1)")
+    text = (f"Conformal inference over time (Chernozhukov, Wüthrich & Zhu 2021) on {who}: under each "
+            f"hypothesised constant effect the {p.n_post} post-start {time} values are shifted, the counterfactual "
+            f"({fit}) is fitted on all {t} periods ({p.n_pre} before the start), and {stat} is compared with "
+            f"{perm}; the interval inverts these tests. Assumes that without the pilot the gap to the "
+            "counterfactual would have stayed stationary and weakly dependent over time (no trend or break of its "
+            "own), no anticipation, and an effect constant over the post-start periods.")
+    left = {k: v for k, v in p.left_out["periods_left_out"].items() if v}
+    if left or p.left_out["controls_left_out"]:
+        parts = [f"{len(v)} {time}(s) because {k}" for k, v in left.items()]
+        if p.left_out["controls_left_out"]:
+            parts.append(f"control team(s) {', '.join(map(str, p.left_out['controls_left_out']))} observed in "
+                         f"fewer than {MIN_CONTROL_COVERAGE:.0%} of the periods")
+        text += f" Left out: {'; '.join(parts)}."
+    details = {"n_pre_periods": p.n_pre, "n_post_periods": p.n_post, "n_periods": t, "n_control_teams": j,
+               "n_pilot_teams": len(p.pilot_names), "pilot_teams": p.pilot_names, "permutation": method,
+               "weighting": weighting, "statistic": statistic, "n_permutations": n_win, "min_p_value": min_p,
+               "first_post_period": p.periods[int(np.argmax(p.post))], "rough_scale": scale,
+               "control_weights": {str(k): float(v) for k, v in zip(p.control_names, w, strict=True)}} | p.left_out
+    p0 = pfun(0.0)
+    if min_p > alpha:
+        need = math.ceil(1 / alpha - 1e-9)
+        text += (f" No {conf_level:.0%} interval is reported: with {t} periods the smallest attainable p-value is "
+                 f"{min_p:.3g}, so no effect size can be ruled out at this level; {need} periods (before plus "
+                 "after the start) are needed.")
+        return EffectResult(est, math.nan, math.nan, math.nan, p0, text, p.n_obs, conf_level, treated,
+                            details | {"interval": "min_p"})
+    lo, hi, status = _invert(pfun, est, scale, alpha)
+    if status == "unbounded":
+        text += f" The {conf_level:.0%} confidence set is unbounded, so no interval is reported."
+    elif status == "empty":
+        text += (f" No constant effect is consistent with the data at the {conf_level:.0%} level (the gap changes "
+                 "too much over the post-start periods), so no interval is reported.")
+    return EffectResult(est, math.nan, lo, hi, p0, text, p.n_obs, conf_level, treated, details | {"interval": status})
