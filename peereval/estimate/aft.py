@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from peereval.errors import EstimationError
+from peereval.errors import ArgumentError, EstimationError
 
 from .options import TimeRatioMethod, check_level, check_option
 from .result import EffectResult
 from .separation import no_event_levels, require_events
 from .survival import _design, _prepare
+from .validate import columns, dataframe
 
 
 # --------------------------------------------------------------------------- time ratio (AFT)
@@ -135,16 +136,20 @@ def time_ratio(df: pd.DataFrame, *, duration: str, event: str, group: str,
     """
     check_option("method", method, TimeRatioMethod)
     level = check_level(conf_level)
-    d = _prepare(df, duration, event, [group, *covariates, *([cluster] if cluster else [])])
+    covariates = columns(dataframe(df), covariates, "covariates")
+    d = _prepare(df, duration, event, {"group": group, "covariates": covariates, "cluster": cluster})
     g = d[group]
     if treated_value is not None:
         treat = (g == treated_value).to_numpy(float)
     elif g.dtype == bool or set(pd.unique(g)) <= {0, 1}:
         treat = g.astype(float).to_numpy()
     else:
-        raise ValueError(f"{group!r} is not boolean or 0/1: pass treated_value= to say which value is treated")
+        values = ", ".join(repr(v) for v in sorted(map(str, pd.unique(g)))[:4])
+        raise ArgumentError(f"group={group!r} is not boolean or 0/1 (it holds {values}): pass "
+                            "treated_value= to say which value is treated")
     if treat.min() == treat.max():
-        raise ValueError("both treated and control rows are needed")
+        raise ArgumentError(f"group={group!r} needs both treated and control rows; all rows are "
+                            f"{'treated' if treat[0] else 'control'}")
     X, refs = _design(d, covariates)
     names = ["(intercept)", "treated", *X.columns]
     x = np.column_stack([np.ones(len(d)), treat, X.to_numpy(float)])
@@ -175,7 +180,7 @@ def time_ratio(df: pd.DataFrame, *, duration: str, event: str, group: str,
             arm_t = arm > 0
             g1, g0 = int(arm_t.sum()), int((~arm_t).sum())
             if min(g1, g0) < 2:
-                raise ValueError("cluster inference needs at least 2 treated and 2 control clusters")
+                raise EstimationError("cluster inference needs at least 2 treated and 2 control clusters")
             v1 = g1 / (g1 - 1) * np.sum(a[arm_t] ** 2)
             v0 = g0 / (g0 - 1) * np.sum(a[~arm_t] ** 2)
             var = v1 + v0

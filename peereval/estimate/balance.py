@@ -10,8 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from peereval.errors import ArgumentError
+
 from .display import html_table
 from .result import _clean, _freeze
+from .validate import column, columns, dataframe, number
 
 __all__ = ["BalanceResult", "balance", "SMD_THRESHOLD"]
 
@@ -95,15 +98,22 @@ def balance(df: pd.DataFrame, *, group: str, covariates: Sequence[str],
         >>> balance(d, group="pilot", covariates=["tenure", "site"]).summary()["smd"].round(3).tolist()
         [0.707, -1.414, 1.414]
     """
-    if group not in df.columns:
-        raise KeyError(f"{group!r} is not a column")
+    dataframe(df)
+    column(df, group, "group")
+    covariates = columns(df, covariates, "covariates")
+    threshold = number(threshold, "threshold", low=0)
     g = df[group]
     if treated_value is not None:
         treated = (g == treated_value).to_numpy()
     elif g.dtype == bool or set(pd.unique(g.dropna())) <= {0, 1}:
         treated = g.fillna(0).astype(bool).to_numpy()
     else:
-        raise ValueError(f"{group!r} is not boolean or 0/1: pass treated_value= to say which value is treated")
+        values = ", ".join(repr(v) for v in sorted(map(str, pd.unique(g.dropna())))[:4])
+        raise ArgumentError(f"group={group!r} is not boolean or 0/1 (it holds {values}): pass treated_value= "
+                            "to say which value is treated")
+    if treated.all() or not treated.any():
+        raise ArgumentError(f"group={group!r} needs both treated and control rows; all rows are "
+                            f"{'treated' if treated.all() else 'control'}")
     rows = []
     for c in covariates:
         s = df[c]

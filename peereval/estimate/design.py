@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from peereval.errors import EstimationError
+from peereval.errors import ArgumentError, EstimationError
 
 from .validate import is_categorical, numeric
 
@@ -50,7 +50,7 @@ def expand(df: pd.DataFrame, names: Sequence[str], arg: str = "covariates") -> C
         s = df[c]
         if is_categorical(s):
             if s.isna().any():
-                raise ValueError(f"{arg}[{i}]={c!r} has {int(s.isna().sum())} missing value(s); drop them or "
+                raise ArgumentError(f"{arg}[{i}]={c!r} has {int(s.isna().sum())} missing value(s); drop them or "
                                  "make 'unknown' a level of its own")
             if isinstance(s.dtype, pd.CategoricalDtype):
                 levels = [lv for lv in s.cat.categories if (s == lv).any()]

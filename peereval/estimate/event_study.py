@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from peereval.errors import ArgumentError, ArgumentTypeError, EstimationError
+
 from .design import expand, keep_estimable
 from .display import html_table, p_text
 from .options import check_level
@@ -140,9 +142,12 @@ def event_study(
         True
     """
     conf_level = check_level(conf_level)
+    if (not isinstance(window, (tuple, list)) or len(window) != 2
+            or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in window)):
+        raise ArgumentTypeError(f"window={window!r} must be a pair of whole numbers (first, last), e.g. (-6, 6)")
     lo, hi = (int(window[0]), int(window[1]))
     if not (lo <= -2 and hi >= 0):
-        raise ValueError(f"window={window!r} must include at least k=-2 and k=0 (e.g. (-6, 6))")
+        raise ArgumentError(f"window={window!r} must include at least k=-2 and k=0 (e.g. (-6, 6))")
     dataframe(df)
     covariates = columns(df, covariates, "covariates")
     roles = {"outcome": outcome, "unit": unit, "time": time, "cluster": cluster}
@@ -152,26 +157,26 @@ def event_study(
     y = numeric_column(df, outcome, "outcome")
     tvals = numeric_column(df, time, "time")
     if not np.allclose(tvals, np.round(tvals)):
-        raise ValueError(f"column {time!r} (time) must be an integer period index")
+        raise ArgumentError(f"column {time!r} (time) must be an integer period index")
     try:
         start = pd.to_numeric(df[first_treated], errors="raise").to_numpy(dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"column {first_treated!r} (first_treated) must be numeric or missing") from exc
+        raise ArgumentError(f"column {first_treated!r} (first_treated) must be numeric or missing") from exc
     ucodes, n_unit = codes_of(df[unit])
     s_fill = np.where(_never(start), np.inf, start)
     per_unit_min = pd.Series(s_fill).groupby(ucodes).transform("min").to_numpy()
     per_unit_max = pd.Series(s_fill).groupby(ucodes).transform("max").to_numpy()
     if np.any(per_unit_min != per_unit_max):
-        raise ValueError(f"column {first_treated!r} (first_treated) must be constant within each unit")
+        raise ArgumentError(f"column {first_treated!r} (first_treated) must be constant within each unit")
     treated_unit = np.isfinite(s_fill)
     if not treated_unit.any():
-        raise ValueError(f"no unit has a start period in {first_treated!r}")
+        raise ArgumentError(f"no unit has a start period in {first_treated!r}")
     rel = np.where(treated_unit, np.clip(tvals - np.where(treated_unit, s_fill, 0), lo, hi), np.nan)
     ks = [k for k in range(lo, hi + 1) if k != -1]
     tcodes, n_time = codes_of(df[time])
     ccodes, n_cl = codes_of(df[cluster if cluster is not None else unit])
     if n_cl < 2:
-        raise ValueError("need at least two clusters")
+        raise EstimationError("need at least two clusters")
     fe = TwoWayFE(ucodes, tcodes, n_unit, n_time)
     cov = expand(df, covariates)
     keep = keep_estimable(cov, fe.demean(cov.matrix), None)
@@ -209,7 +214,7 @@ def event_study(
         xty = xt.T @ yt
     p = xt.shape[1]
     if np.linalg.matrix_rank(xtx, tol=1e-10 * max(np.abs(xtx).max(), 1.0)) < p:
-        raise ValueError(
+        raise EstimationError(
             "the relative-time indicators are collinear with the fixed effects; this happens when "
             "there are no never-treated units and the window is not binned enough; narrow the "
             "window or add never-treated units"

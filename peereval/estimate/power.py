@@ -14,10 +14,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from scipy import integrate, optimize, stats
 
+from peereval.errors import ArgumentError, ArgumentTypeError, EstimationError
+
+from .display import html_table, shorten
 from .options import check_option
 from .result import _clean, _freeze
+from .validate import integer, number
 
 __all__ = ["DidDesign", "OnboardingDesign", "PowerResult", "mde", "power"]
 
@@ -66,9 +71,13 @@ class OnboardingDesign:
     design_effect: float = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PowerResult:
-    """MDE (percent change for bug turnaround, time ratio for onboarding) and power."""
+    """MDE (percent change for bug turnaround, time ratio for onboarding) and power.
+
+    ``design`` is the design it was computed for (None when built by hand); ``plot`` draws the
+    power curve from it.
+    """
 
     outcome: str
     mde: float
@@ -77,6 +86,7 @@ class PowerResult:
     method: str
     assumptions: Mapping[str, Any] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
+    design: DidDesign | OnboardingDesign | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "assumptions", _freeze(self.assumptions))
@@ -86,6 +96,25 @@ class PowerResult:
         return _clean({"outcome": self.outcome, "mde": self.mde, "power": self.power, "alpha": self.alpha,
                        "method": self.method, "assumptions": dict(self.assumptions),
                        "details": dict(self.details)})
+
+    def summary(self) -> pd.DataFrame:
+        """One row indexed by outcome: mde, power, alpha, scale, method."""
+        return pd.DataFrame([{"mde": self.mde, "power": self.power, "alpha": self.alpha,
+                              "scale": self.assumptions.get("scale", ""), "method": self.method}],
+                            index=pd.Index([self.outcome], name="outcome"))
+
+    def plot(self, ax=None, *, color: str = "#0072B2"):
+        """Power curve: probability of detecting each effect size, with the MDE marked; returns the axes."""
+        from .power_plot import plot_power
+
+        return plot_power(self, ax, color=color)
+
+    def __repr__(self) -> str:
+        return (f"PowerResult({self.outcome}: effect {self.mde:.4g} detected with power {self.power:.0%} "
+                f"at alpha {self.alpha:g}; {shorten(self.method, 60)})")
+
+    def _repr_html_(self) -> str:
+        return html_table(self.summary().drop(columns="method"), title="Power", note=self.method)
 
 
 # ----------------------------------------------------------------------------- DiD
@@ -182,9 +211,36 @@ def _onb_sim_power(d: OnboardingDesign, ratio: float, alpha: float, reps: int, s
 
 
 # ----------------------------------------------------------------------------- public
-def _check(alpha: float, target: float) -> None:
-    if not (0 < alpha < 1 and 0 < target < 1):
-        raise ValueError("alpha and power must be between 0 and 1")
+def _check(design: Any, alpha: float, target: float, reps: int, seed: int) -> None:
+    number(alpha, "alpha", low=0, high=1, hint=" (e.g. 0.05)")
+    number(target, "power", low=0, high=1, hint=" (e.g. 0.8)")
+    integer(reps, "reps", minimum=10)
+    integer(seed, "seed")
+    check_design(design)
+
+
+def check_design(design: Any) -> None:
+    """Refuse a design that no variance can be computed for, naming the field to change."""
+    if isinstance(design, DidDesign):
+        name = "DidDesign"
+        counts = ("n_pilot_teams", "n_control_teams", "months_pre", "months_post")
+        positive = ("tickets_per_team_month", "sd_log_hours")
+        ranges = {"icc": (0.0, 1.0, True), "serial_corr": (-1.0, 1.0, False)}
+    elif isinstance(design, OnboardingDesign):
+        name = "OnboardingDesign"
+        counts = ("n_pilot_hires", "n_control_hires")
+        positive = ("follow_up_months", "median_days", "weibull_shape")
+        ranges = {"accrual_months": (0.0, None, True), "dropout_per_month": (0.0, None, True),
+                  "design_effect": (1.0, None, True)}
+    else:
+        raise ArgumentTypeError(f"design must be a DidDesign or an OnboardingDesign, not {type(design).__name__}")
+    for f in counts:
+        integer(getattr(design, f), f"{name}.{f}", minimum=1,
+                hint=": a comparison needs at least one on each side")
+    for f in positive:
+        number(getattr(design, f), f"{name}.{f}", low=0)
+    for f, (lo, hi, inclusive) in ranges.items():
+        number(getattr(design, f), f"{name}.{f}", low=lo, high=hi, inclusive=inclusive)
 
 
 def power(design: DidDesign | OnboardingDesign, effect: float, *, alpha: float = 0.05,
@@ -204,7 +260,12 @@ def power(design: DidDesign | OnboardingDesign, effect: float, *, alpha: float =
         0.26
     """
     check_option("method", method, PowerMethod)
-    _check(alpha, 0.5)
+    _check(design, alpha, 0.5, reps, seed)
+    effect = number(effect, "effect")
+    if isinstance(design, DidDesign) and effect <= -1:
+        raise ArgumentError(f"effect={effect!r} is a percent change in hours and must be above -1 (-0.18 = 18% faster)")
+    if isinstance(design, OnboardingDesign) and effect <= 0:
+        raise ArgumentError(f"effect={effect!r} is a time ratio and must be positive (0.80 = 20% faster)")
     if isinstance(design, DidDesign):
         delta = math.log1p(effect)
         se, df = _did_se(design)
@@ -214,14 +275,14 @@ def power(design: DidDesign | OnboardingDesign, effect: float, *, alpha: float =
             pw = float(_did_sim_power(design, delta, alpha, reps, np.random.default_rng(seed)))
             how = f"simulation ({reps} reps, seed {seed}): two-way FE DiD, team-level t({df}) test"
         return PowerResult("bug_turnaround", effect, pw, alpha, how, _did_assumptions(design),
-                           {"se_log": se, "df": df})
+                           {"se_log": se, "df": df}, design)
     pw, events, hr = _onb_power(design, effect, alpha)
     if method == "simulation":
         pw = float(_onb_sim_power(design, effect, alpha, reps, seed))
     how = ("Schoenfeld events formula (log-rank), normal approximation" if method == "analytic"
            else f"simulation ({reps} reps, seed {seed}), log-rank test")
     return PowerResult("onboarding", effect, pw, alpha, how, _onb_assumptions(design),
-                       {"expected_events": events, "hazard_ratio": hr})
+                       {"expected_events": events, "hazard_ratio": hr}, design)
 
 
 def mde(design: DidDesign | OnboardingDesign, *, alpha: float = 0.05, power: float = 0.8,
@@ -237,7 +298,7 @@ def mde(design: DidDesign | OnboardingDesign, *, alpha: float = 0.05, power: flo
         0.51
     """
     check_option("method", method, PowerMethod)
-    _check(alpha, power)
+    _check(design, alpha, power, reps, seed)
     pw_of = globals()["power"]
     if isinstance(design, DidDesign):
         se, df = _did_se(design)
@@ -252,18 +313,18 @@ def mde(design: DidDesign | OnboardingDesign, *, alpha: float = 0.05, power: flo
         return PowerResult("bug_turnaround", math.expm1(-delta), power, alpha,
                            res.method if method == "analytic" else
                            f"simulation ({reps} reps, seed {seed}), bisection on the effect",
-                           res.assumptions, {**res.details, "mde_log": -delta})
+                           res.assumptions, {**res.details, "mde_log": -delta}, design)
     if method == "analytic":
         f = lambda r: _onb_power(design, r, alpha)[0] - power  # noqa: E731
     else:
         f = lambda r: _onb_sim_power(design, r, alpha, reps, seed) - power  # noqa: E731
     if f(1e-3) < 0:
-        raise ValueError("this design cannot reach the requested power for any time ratio")
+        raise EstimationError("this design cannot reach the requested power for any time ratio")
     ratio = optimize.brentq(f, 1e-3, 1 - 1e-9, xtol=1e-6 if method == "analytic" else 1e-3)
     res = pw_of(design, ratio, alpha=alpha)
     return PowerResult("onboarding", ratio, power, alpha,
                        res.method if method == "analytic" else f"simulation ({reps} reps, seed {seed}), log-rank",
-                       res.assumptions, res.details)
+                       res.assumptions, res.details, design)
 
 
 def _did_assumptions(d: DidDesign) -> dict[str, Any]:

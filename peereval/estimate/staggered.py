@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from peereval.errors import EstimationError
+from peereval.errors import ArgumentError, EstimationError
 
 from .display import html_table
 from .options import Aggregation, Control, StaggeredInference, check_level, check_option
@@ -31,8 +32,10 @@ from .staggered_aggregate import (
     normal_ci,
     plot_att_gt,
 )
+from .staggered_reg import RegPermutation, covariate_array, reg_att
 from .staggered_ri import LabelPermutation
 from .twfe import codes_of, numeric_column, require_columns
+from .validate import column, columns, integer
 
 
 @dataclass(frozen=True, repr=False)
@@ -51,6 +54,7 @@ class StaggeredResult:
     outcomes: np.ndarray = field(default=None, repr=False)  # n_units x n_periods, kept units
     periods: np.ndarray = field(default=None, repr=False)
     inference: str = "influence"  # "influence" or "randomization"
+    covariates: np.ndarray | None = field(default=None, repr=False)  # units x periods x (1 + k), or None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "details", _freeze(self.details))
@@ -153,8 +157,9 @@ class StaggeredResult:
             cells = {c: t[c].to_numpy(float) for c in ("group", "time", "n_treated", "n_control")}
             cells["time_index"] = np.searchsorted(self.periods, cells["time"])
             cells["base_index"] = np.searchsorted(self.periods, t["base_period"].to_numpy(float))
-            cached = LabelPermutation(self.unit_group, self.outcomes, self.periods, cells, self.control,
-                                      int(self.details["n_boot"]), int(self.details["seed"]))
+            args = (self.unit_group, self.outcomes, self.periods, cells, self.control,
+                    int(self.details["n_boot"]), int(self.details["seed"]))
+            cached = LabelPermutation(*args) if self.covariates is None else RegPermutation(*args, self.covariates)
             object.__setattr__(self, "_perm", cached)
         return cached
 
@@ -190,14 +195,17 @@ def staggered_did(
     conf_level: float = 0.95,
     n_boot: int = 999,
     seed: int = 0,
+    covariates: Sequence[str] = (),
 ) -> StaggeredResult:
     """Callaway & Sant'Anna group-time effects ATT(g,t) for pilots that start in waves.
 
     Estimand: ATT(g,t), the average effect in period t on units that started in period g,
-    and its aggregations (``.aggregate``). Assumes unconditional parallel trends between each
-    wave and the controls (never-treated, or also not-yet-treated units), no anticipation,
-    and a balanced panel (one row per unit and period). Effects may vary by wave and over
-    time. Pre-period cells use the previous period as base ("varying", as R's ``did``).
+    and its aggregations (``.aggregate``). Assumes parallel trends between each wave and the
+    controls (never-treated, or also not-yet-treated units) — unconditionally, or conditional on
+    ``covariates`` (outcome regression on the comparison units' changes, as R's ``did`` with
+    ``est_method="reg"``; base-period values, text columns dummy-coded) — no anticipation, and a
+    balanced panel (one row per unit and period). Effects may vary by wave and over time.
+    Pre-period cells use the previous period as base ("varying", as R's ``did``).
     ``first_treated`` is NaN/None/inf (or 0, R's convention, when 0 is not after the first
     period) for never-treated units. Units treated in the first period are dropped; starts
     after the last period count as never treated.
@@ -227,21 +235,23 @@ def staggered_did(
     control = check_option("control", control, Control)
     inference = check_option("inference", inference, StaggeredInference)
     conf_level = check_level(conf_level)
+    n_boot = integer(n_boot, "n_boot", minimum=0)
+    seed = integer(seed, "seed")
     require_columns(df, {"outcome": outcome, "unit": unit, "time": time})
-    if first_treated not in df.columns:
-        raise ValueError(f"column not found in the data: first_treated={first_treated!r}")
+    column(df, first_treated, "first_treated")
+    covariates = columns(df, covariates, "covariates")
     y = numeric_column(df, outcome, "outcome")
     tv = numeric_column(df, time, "time")
     try:
         gv = pd.to_numeric(df[first_treated], errors="raise").to_numpy(dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"column {first_treated!r} (first_treated) must be numeric or missing") from exc
+        raise ArgumentError(f"column {first_treated!r} (first_treated) must be numeric or missing") from exc
     ucodes, n_units = codes_of(df[unit])
     tcodes, n_t = codes_of(df[time])
     tlist = np.sort(np.unique(tv))
     cells = ucodes.astype(np.int64) * n_t + tcodes
     if len(df) != n_units * n_t or np.bincount(cells, minlength=n_units * n_t).max() != 1:
-        raise ValueError(
+        raise ArgumentError(
             "staggered_did needs a balanced panel: exactly one row per unit and period "
             "(collapse to unit-period cells and keep units observed in every period)"
         )
@@ -250,7 +260,7 @@ def staggered_did(
     gu = np.zeros(n_units)
     gu[ucodes] = gv
     if np.any(pd.Series(gv).groupby(ucodes).nunique().to_numpy() > 1):
-        raise ValueError(f"column {first_treated!r} (first_treated) must be constant within each unit")
+        raise ArgumentError(f"column {first_treated!r} (first_treated) must be constant within each unit")
     late = gu > tlist[-1]
     gu[late] = 0.0
     first_period = (gu > 0) & (gu <= tlist[0])
@@ -258,12 +268,18 @@ def staggered_did(
     ymat = np.full((n_units, n_t), np.nan)
     ymat[ucodes, tcodes] = y
     ymat, gu = ymat[keep_units], gu[keep_units]
+    xmat, terms, refs = None, [], {}
+    if covariates:
+        xmat, terms, refs = covariate_array(df, covariates, ucodes, tcodes, n_units, n_t)
+        xmat = xmat[keep_units]
+    trends = ("parallel trends conditional on " + ", ".join(covariates) + " (outcome regression, as R's "
+              "did with est_method='reg')" if covariates else "unconditional parallel trends")
     n = len(gu)
     glist = np.array(sorted(set(gu[gu > 0])))
     if len(glist) == 0:
-        raise ValueError("no unit starts treatment after the first period")
+        raise EstimationError("no unit starts treatment after the first period")
     if control == "never_treated" and not np.any(gu == 0):
-        raise ValueError("control='never_treated' needs never-treated units; try control='not_yet_treated'")
+        raise EstimationError("control='never_treated' needs never-treated units; try control='not_yet_treated'")
     rows, infs = [], []
     for g in glist:
         pre_idx = np.flatnonzero(tlist < g)
@@ -278,6 +294,8 @@ def staggered_did(
             phi = np.zeros(n)
             if n0 == 0:
                 att = math.nan
+            elif xmat is not None:
+                att, phi = reg_att(dy, treat, ctrl, xmat[:, base, :], n, f"group {g:g} in period {cur:g}")
             else:
                 m1, m0 = dy[treat].mean(), dy[ctrl].mean()
                 att = m1 - m0
@@ -309,24 +327,26 @@ def staggered_did(
         "n_boot": int(n_boot),
         "seed": int(seed),
         "inference_requested": inference,
+        "covariate_terms": terms,
+        "reference_levels": refs,
     }
     chosen, reason = _choose_inference(inference, table, gu)
     details["inference_reason"] = reason
     common = (table, inf, gu, "", n, int(keep_units.sum()) * n_t, conf_level, control)
     head = (
         f"Callaway-Sant'Anna group-time effects ATT(g,t) with {ctrl_words} controls and "
-        "unconditional parallel trends (varying base period for pre-periods); "
+        f"{trends} (varying base period for pre-periods); "
     )
     if chosen == "influence":
         method = head + ("standard errors from unit-level influence functions with a normal "
                          f"reference, as R's did::att_gt with bstrap=FALSE{reason}.")
-        return StaggeredResult(*common[:3], method, *common[4:], details, ymat, tlist, "influence")
+        return StaggeredResult(*common[:3], method, *common[4:], details, ymat, tlist, "influence", xmat)
     if int(n_boot) < 99:
-        raise ValueError(f"n_boot={n_boot!r} is too small for randomization inference; use at least 99")
-    draft = StaggeredResult(*common, details, ymat, tlist, "randomization")
+        raise ArgumentError(f"n_boot={n_boot!r} is too small for randomization inference; use at least 99")
+    draft = StaggeredResult(*common, details, ymat, tlist, "randomization", xmat)
     simple = build_targets(draft, "simple")[0]
     details["tau_simple"] = simple[0].est if simple else math.nan
-    res = StaggeredResult(*common, details, ymat, tlist, "randomization")
+    res = StaggeredResult(*common, details, ymat, tlist, "randomization", xmat)
     perm = res._permutation()
     tests = [perm.test(_unit_weights(i, len(table)), conf_level, pre=not table.post.iat[i],
                        tau_post=details["tau_simple"]) if np.isfinite(table.att.iat[i]) else None

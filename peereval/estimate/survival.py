@@ -18,31 +18,37 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from peereval.errors import EstimationError
+from peereval.errors import ArgumentError, EstimationError
 
 from .display import fmt, html_table
 from .options import Ties, check_level, check_option
 from .result import EffectResult, _clean, _freeze
 from .separation import check_finite_cox, require_events
+from .validate import binary, column, columns, dataframe, numeric
 
 __all__ = ["KMResult", "CoxResult", "km", "cox"]
 
 
 
-def _prepare(df: pd.DataFrame, duration: str, event: str, others: Sequence[str]) -> pd.DataFrame:
-    cols = list(dict.fromkeys([duration, event, *others]))
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(f"columns not in the data: {missing}")
-    d = df[cols].dropna().reset_index(drop=True)
+def _prepare(df: pd.DataFrame, duration: str, event: str, roles: Mapping[str, Any]) -> pd.DataFrame:
+    """Validated, complete rows of the used columns; ``roles`` maps argument names (group,
+    covariates, cluster) to a column, a list of columns or None."""
+    dataframe(df)
+    cols = [column(df, duration, "duration"), column(df, event, "event")]
+    for arg, value in roles.items():
+        if arg == "covariates":
+            cols += columns(df, value, arg)
+        elif value is not None:
+            cols.append(column(df, value, arg))
+    d = df[list(dict.fromkeys(cols))].dropna().reset_index(drop=True)
     if len(d) == 0:
-        raise ValueError("no complete rows left after dropping missing values")
-    if (d[duration] <= 0).any():
-        raise ValueError(f"{duration!r} must be positive (time from hire to milestone/censoring)")
-    ev = d[event].astype(float)
-    if not ev.isin([0.0, 1.0]).all():
-        raise ValueError(f"{event!r} must be 0/1 or boolean (1 = milestone reached)")
-    d[event] = ev.astype(int)
+        raise ArgumentError(f"no complete rows left after dropping missing values in {list(dict.fromkeys(cols))}")
+    t = numeric(d, duration, "duration")
+    if (t <= 0).any():
+        raise ArgumentError(f"duration={duration!r} must be positive (time from hire to milestone/censoring); "
+                            f"{int((t <= 0).sum())} row(s) are 0 or negative")
+    d[duration] = t
+    d[event] = binary(d[event], "event", "1 = milestone reached, 0 = not yet").astype(int)
     return d
 
 
@@ -144,7 +150,7 @@ def km(df: pd.DataFrame, *, duration: str, event: str, group: str | None = None,
         [50.0, 45.0]
     """
     level = check_level(conf_level)
-    d = _prepare(df, duration, event, [group] if group else [])
+    d = _prepare(df, duration, event, {"group": group})
     if group is None:
         pieces = [("all", d)]
     else:
@@ -227,7 +233,7 @@ class CoxResult:
         """One term as an :class:`EffectResult` on the hazard-ratio scale (no effect = 1)."""
         terms = list(self.params.index)
         if term not in terms:
-            raise ValueError(f"term={term!r} is not in this model; choose one of {terms}")
+            raise ArgumentError(f"term={term!r} is not in this model; choose one of {terms}")
         row = self.summary().loc[term]
         return EffectResult(float(row.hazard_ratio), float(row.std_error), float(row.ci_low),
                             float(row.ci_high), float(row.p_value), self.details["method"], self.n_obs,
@@ -315,7 +321,8 @@ def cox(df: pd.DataFrame, *, duration: str, event: str, covariates: Sequence[str
     """
     check_option("ties", ties, Ties)
     level = check_level(conf_level)
-    d = _prepare(df, duration, event, [*covariates, *([cluster] if cluster else [])])
+    covariates = columns(dataframe(df), covariates, "covariates")
+    d = _prepare(df, duration, event, {"covariates": covariates, "cluster": cluster})
     X, refs = _design(d, covariates)
     t, e, x = d[duration].to_numpy(float), d[event].to_numpy(int), X.to_numpy(float)
     require_events(e, event)
