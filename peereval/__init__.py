@@ -30,6 +30,7 @@ __all__ = [
     "effects",
     "estimate",
     "load",
+    "table",
 ]
 
 
@@ -39,6 +40,8 @@ def __getattr__(name: str):
 
     if name in ("effects", "estimate", "kpis"):
         return importlib.import_module(f"peereval.{name}")
+    if name == "table":
+        return importlib.import_module("peereval.tables").table
     if name in ("compute_kpis", "KPIResult"):
         return getattr(importlib.import_module("peereval.kpis"), name)
     raise AttributeError(f"module 'peereval' has no attribute {name!r}")

@@ -49,7 +49,7 @@ def _changes(extra: str = "", env: dict[str, str] | None = None) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("extra", ["", "import peereval.heterogeneity, peereval.checks, peereval.investment"])
+@pytest.mark.parametrize("extra", ["", "import peereval.tables, peereval.heterogeneity, peereval.checks, peereval.investment"])
 def test_import_leaves_backend_warnings_and_locale_alone(extra):
     changed = _changes(extra)
     assert changed == {}, f"importing peereval changed global state: {changed}"

@@ -1,7 +1,9 @@
 """Estimators on plain DataFrames: column names as keyword arguments, frozen results out.
 
 Every result has ``estimate, std_error, ci_low, ci_high, p_value, method, n_obs``, ``summary()``,
-``to_dict()`` and, where a picture fits, ``plot(ax=None)`` returning the axes.
+``to_dict()``, a notebook display (``_repr_html_``), a one-line ``repr`` and, where a picture fits,
+``plot(ax=None)`` returning the axes. Wrong columns, types or options are refused with an
+``ArgumentError`` (a ValueError) naming the argument and what is available.
 """
 
 from peereval.estimate.aft import time_ratio
@@ -11,9 +13,11 @@ from peereval.estimate.event_study import EventStudyResult, event_study
 from peereval.estimate.power import DidDesign, OnboardingDesign, PowerResult, mde, power
 from peereval.estimate.result import EffectResult
 from peereval.estimate.staggered import StaggeredResult, staggered_did
+from peereval.estimate.staggered_aggregate import AggregateResult
 from peereval.estimate.survival import CoxResult, KMResult, cox, km
 
 __all__ = [
+    "AggregateResult",
     "BalanceResult",
     "CoxResult",
     "DidDesign",
