@@ -37,7 +37,7 @@ CONTAMINATION = "contamination"
 ATTRITION = "differential attrition (proxy)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Integrity:
     """Design checks with thresholds and plain verdicts (``ok`` / ``alert`` / ``cannot check``)."""
 
@@ -50,6 +50,21 @@ class Integrity:
     def alerts(self) -> list[str]:
         """Names of the checks that raised an alert."""
         return self.checks.loc[self.checks["verdict"] == "alert", "check"].tolist()
+
+    def summary(self) -> pd.DataFrame:
+        """One row per check: check, value, threshold, verdict, detail, outcome."""
+        return self.checks.copy()
+
+    def __repr__(self) -> str:
+        alerts = self.alerts()
+        return (f"Integrity({len(self.checks)} checks, {len(alerts)} alert(s)"
+                + (f": {'; '.join(alerts)})" if alerts else ")"))
+
+    def _repr_html_(self) -> str:
+        from peereval.estimate.display import html_table
+
+        return html_table(self.checks.set_index("check")[["verdict", "value", "threshold", "detail"]],
+                          title=repr(self))
 
 
 def placebo_pretrend(rows: pd.DataFrame, starts: pd.Series, *, weights: str | None = None, covariates_of=None,

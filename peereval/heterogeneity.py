@@ -10,6 +10,7 @@ their p-values are Holm-adjusted across the declared family, and subgroups with 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,12 +19,14 @@ from peereval.data.cohort import CohortData
 from peereval.effects import OutcomeEffect
 from peereval.estimate.aft import time_ratio
 from peereval.estimate.did import did
+from peereval.estimate.display import html_table
+from peereval.estimate.result import _clean
 from peereval.outcomes.frame import OutcomeFrame
 
 DOSES = ("0", "1–2", "3+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DoseResponse:
     """Change in an outcome by sessions attended per person per month (observational).
 
@@ -34,6 +37,25 @@ class DoseResponse:
     table: pd.DataFrame
     method: str
     scale: str = "relative"
+
+    def summary(self) -> pd.DataFrame:
+        """One row per dose band: change, ci_low, ci_high, p_value, team_months."""
+        return self.table.set_index("dose")
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean({"rows": self.table.to_dict(orient="records"), "method": self.method, "scale": self.scale})
+
+    def __repr__(self) -> str:
+        parts = "; ".join(f"{r.dose}: {r.change:+.3g}" for r in self.table.itertuples())
+        return f"DoseResponse({parts} ({self.scale}); observational)"
+
+    def _repr_html_(self) -> str:
+        return html_table(self.summary(), title=f"Dose–response ({self.scale} change)", note=self.method)
+
+    def plot(self, ax=None, *, color: str = "#0072B2"):
+        """Change by dose band with intervals (an association, not an effect); returns the axes."""
+        return _interval_plot(ax, self.table["dose"].tolist(), self.table, "change", color,
+                              f"change ({self.scale}) vs control teams", "sessions attended per person per month")
 
 
 def dose_response(data: CohortData, frame: OutcomeFrame, *, conf_level: float = 0.95) -> DoseResponse | None:
@@ -110,11 +132,51 @@ def holm(p_values: np.ndarray) -> np.ndarray:
     return adj
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Subgroups:
     """Onboarding speed-up by pre-declared subgroup, Holm-adjusted across the family."""
 
     table: pd.DataFrame  # attribute, level, n_pilot, n_control, speedup, ci_low, ci_high, p_value, p_holm, shown
+
+    def summary(self) -> pd.DataFrame:
+        """One row per (attribute, level): sizes, speedup with interval, p_value, p_holm, shown."""
+        return self.table.set_index(["attribute", "level"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean({"rows": self.table.to_dict(orient="records"),
+                       "method": "time ratio per subgroup, team-clustered; Holm-adjusted p-values"})
+
+    def __repr__(self) -> str:
+        shown = self.table[self.table["shown"]]
+        parts = "; ".join(f"{r.attribute}={r.level}: {r.speedup:+.0%}" for r in shown.itertuples())
+        return f"Subgroups({len(self.table)} subgroups, {len(shown)} estimated{': ' + parts if parts else ''})"
+
+    def _repr_html_(self) -> str:
+        cols = ["n_pilot", "n_control", "speedup", "ci_low", "ci_high", "p_value", "p_holm", "shown"]
+        return html_table(self.summary()[cols], title="Onboarding speed-up by subgroup (pre-declared)",
+                          note="Speed-up = 1 - time ratio; Holm-adjusted across the declared family.")
+
+    def plot(self, ax=None, *, color: str = "#0072B2"):
+        """Speed-up per estimated subgroup with intervals (suppressed ones left out); returns the axes."""
+        shown = self.table[self.table["shown"]]
+        labels = [f"{r.attribute}: {r.level}" for r in shown.itertuples()]
+        return _interval_plot(ax, labels, shown, "speedup", color, "onboarding speed-up (1 - time ratio)", "")
+
+
+def _interval_plot(ax, labels: list[str], t: pd.DataFrame, col: str, color: str, xlabel: str, ylabel: str):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.5 * len(labels) + 1.4))
+    y = np.arange(len(labels))[::-1]
+    est = t[col].to_numpy(float)
+    lo, hi = t["ci_low"].to_numpy(float), t["ci_high"].to_numpy(float)
+    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color=color, capsize=3)
+    ax.axvline(0, color="#555555", lw=0.8, ls="--")
+    ax.set_yticks(y, labels)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return ax
 
 
 def subgroups(data: CohortData, frame: OutcomeFrame, attributes: tuple[str, ...], *,

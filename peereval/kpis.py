@@ -28,7 +28,7 @@ KPI_NAMES = ("participation_rate", "sessions_per_month", "avg_session_minutes", 
 DAYS_PER_MONTH = 365.25 / 12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class KPIResult:
     """KPI values by scope (the read's period / cumulative) and team ("all" = every pilot team together).
 
@@ -79,6 +79,27 @@ class KPIResult:
                 for scope, g in self.formats.groupby("scope", sort=False)
             },
         }
+
+    def summary(self) -> pd.DataFrame:
+        """Every KPI row: kpi, scope, team, value, ci_low, ci_high, n, n_people, target, status."""
+        return self.table.copy()
+
+    def __repr__(self) -> str:
+        h = self.headline("period")
+        shown = ", ".join(f"{k} {_short(v)}" for k, v in h.items() if v is not None)
+        return f"KPIResult({self.month}: {shown or 'no KPI yet'})"
+
+    def _repr_html_(self) -> str:
+        from peereval.estimate.display import html_table
+
+        t = self.table[self.table["team"] == "all"].set_index("kpi")
+        cols = ["scope", "value", "ci_low", "ci_high", "target", "status", "n_people"]
+        return html_table(t[cols], title=f"KPIs, {self.month} (all pilot teams)",
+                          note=f"Targets are judged 'too early' behind fewer than {self.min_group_size} people.")
+
+
+def _short(v: float) -> str:
+    return f"{v:.3g}"
 
 
 def month_bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:

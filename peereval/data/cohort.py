@@ -27,7 +27,7 @@ from peereval.errors import DataError, Problem
 MAX_INVALID_SHARE = 0.05
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CohortData:
     """Validated tables of one program, the configuration, and the data-quality ledger.
 
@@ -63,6 +63,17 @@ class CohortData:
     @property
     def pilot_teams(self) -> pd.DataFrame:
         return self.teams[self.teams["cohort"] == "pilot"]
+
+    def __repr__(self) -> str:
+        """One line: source, cutoff, table sizes and rows left out (the tables are attributes)."""
+        cutoff = self.cutoff.date().isoformat() if self.cutoff is not None else "none"
+        sizes = ", ".join(f"{len(getattr(self, t)):,} {t}" for t in ("people", "sessions", "attendance",
+                                                                      "milestones", "tickets", "surveys")
+                          if self.provided(t))
+        extra = "".join(f", {len(v):,} {k}" for k, v in self.outcome_tables.items())
+        left_out = sum(self.ledger.excluded(t) for t in self.ledger.rows_read)
+        return (f"CohortData({self.source.name}, cutoff {cutoff}: {len(self.teams)} teams "
+                f"({len(self.pilot_teams)} pilot), {sizes}{extra}; {left_out:,} rows left out, see .ledger)")
 
 
 def _parse_cutoff(cutoff) -> pd.Timestamp | None:
