@@ -112,3 +112,15 @@ def shorten(text: str, limit: int = 90) -> str:
 def null_line(ax, value: float, *, vertical: bool) -> None:
     """The line of 'no effect' (0 for differences, 1 for ratios)."""
     (ax.axvline if vertical else ax.axhline)(value, color="#555555", lw=0.8, ls="--")
+
+
+def ratio_axis(ax) -> None:
+    """A log x axis for ratios, labelled 0.5, 1, 2 rather than 5×10⁻¹, 10⁰, 2×10⁰."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    lo, hi = ax.get_xlim()
+    narrow = lo > 0 and hi / lo < 10
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=tuple(range(1, 10)) if narrow else (1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(NullFormatter())

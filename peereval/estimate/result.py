@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .display import effect_row, html_table, interval_text, null_line, p_text, shorten
+from .display import effect_row, html_table, interval_text, null_line, p_text, ratio_axis, shorten
 
 
 class FrozenMapping(Mapping):
@@ -167,7 +167,7 @@ class EffectResult:
             ax.plot([self.estimate], [y], "o", color=color or "#0072B2")
         null_line(ax, self.null_value, vertical=True)
         if self.null_value == 1.0 and self.estimate > 0 and (not self.has_interval or self.ci_low > 0):
-            ax.set_xscale("log")
+            ratio_axis(ax)
         ax.set_yticks([y], [label or self.term])
         scale = " (ratio)" if self.null_value == 1.0 else ""
         ax.set_xlabel(f"estimate{scale} with {self.conf_level:.0%} interval")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .display import null_line
+from .display import null_line, ratio_axis
 
 if TYPE_CHECKING:
     from .survival import CoxResult, KMResult
@@ -56,11 +56,11 @@ def plot_km(res: KMResult, ax=None, *, palette: Mapping[str, str] | Sequence[str
     if len(keys) > 1:
         ax.legend(frameon=False)
     # numbers at risk, aligned with the x ticks (x in data units, y in points under the axis)
-    ax.annotate("at risk", xy=(0, 0), xycoords="axes fraction", xytext=(-6, -42), textcoords="offset points",
+    ax.annotate("at risk", xy=(0, 0), xycoords="axes fraction", xytext=(-18, -42), textcoords="offset points",
                 ha="right", va="top", fontsize=8, fontweight="bold")
     for r, k in enumerate(keys):
         y = -54 - 12 * r
-        ax.annotate(k, xy=(0, 0), xycoords="axes fraction", xytext=(-6, y), textcoords="offset points",
+        ax.annotate(k, xy=(0, 0), xycoords="axes fraction", xytext=(-18, y), textcoords="offset points",
                     ha="right", va="top", fontsize=8, color=colours[k])
         for x in ticks:
             n = int(np.sum(res.durations[k] >= x))
@@ -82,7 +82,7 @@ def plot_cox(res: CoxResult, ax=None, *, color: str = "#0072B2"):
     ax.errorbar(hr, y, xerr=[hr - s["ci_low"].to_numpy(), s["ci_high"].to_numpy() - hr], fmt="o",
                 color=color, capsize=3)
     null_line(ax, 1.0, vertical=True)
-    ax.set_xscale("log")
+    ratio_axis(ax)
     ax.set_yticks(y, list(s.index))
     ax.set_xlabel(f"hazard ratio ({res.conf_level:.0%} interval; > 1 = milestone reached sooner)")
     return ax
