@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -181,6 +182,8 @@ def test_look_schedule_by_calendar():
     assert (six_weeks_monthly.look, six_weeks_monthly.n_looks) == (2, 2)  # Sep 1 + 41 days = Oct 12
     across_new_year = look_schedule(date(2026, 12, 30), date(2027, 1, 10), planned_weeks=4)
     assert across_new_year.look == 2
+    stamps = look_schedule(pd.Timestamp("2026-09-01"), pd.Timestamp("2026-09-20 23:59"), planned_weeks=6)
+    assert stamps == week3
     with pytest.raises(ValueError, match="exactly one"):
         look_schedule(start, date(2026, 9, 20))
     with pytest.raises(ValueError, match="before the pilot start"):

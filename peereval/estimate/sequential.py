@@ -24,11 +24,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
 from scipy import optimize, special, stats
+
+from peereval.errors import ArgumentError, ArgumentTypeError
 
 from .options import Spending, check_option
 from .result import _clean, _freeze
@@ -112,7 +114,7 @@ def _solve_boundary(log_mass: np.ndarray, u: np.ndarray, a: float, b: float, s: 
 
     target = math.log(increment)
     if log_cross(0.0) <= target:
-        raise ValueError("the alpha to spend exceeds the probability of reaching this look; "
+        raise ArgumentError("the alpha to spend exceeds the probability of reaching this look; "
                          "use a smaller alpha")
     hi = 4.0
     while log_cross(hi) > target:
@@ -123,20 +125,23 @@ def _solve_boundary(log_mass: np.ndarray, u: np.ndarray, a: float, b: float, s: 
 
 
 def _check_fractions(fractions: Sequence[float]) -> np.ndarray:
-    t = np.asarray(list(fractions), dtype=float)
+    try:
+        t = np.asarray(list(fractions), dtype=float)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"information fractions must be numbers, got {fractions!r}") from None
     if t.ndim != 1 or len(t) == 0:
-        raise ValueError("give at least one information fraction, e.g. [1/6, 2/6, 3/6]")
+        raise ArgumentError("give at least one information fraction, e.g. [1/6, 2/6, 3/6]")
     if not np.all(np.isfinite(t)) or np.any(t <= 0) or np.any(t > 1):
-        raise ValueError(f"information fractions must lie in (0, 1], got {list(t)}; cap a look "
+        raise ArgumentError(f"information fractions must lie in (0, 1], got {list(t)}; cap a look "
                          "after the planned end at 1")
     if np.any(np.diff(t) <= 0):
-        raise ValueError(f"information fractions must increase from look to look, got {list(t)}")
+        raise ArgumentError(f"information fractions must increase from look to look, got {list(t)}")
     return t
 
 
 def _check_alpha(alpha: float) -> float:
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
-        raise ValueError(f"alpha={alpha!r} must be between 0 and 1 (e.g. 0.05)")
+        raise ArgumentError(f"alpha={alpha!r} must be between 0 and 1 (e.g. 0.05)")
     return float(alpha)
 
 
@@ -243,7 +248,7 @@ class SequentialDecision:
 
 def _number(value: Any, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) or np.isnan(value):
-        raise ValueError(f"{name}={value!r} must be a number")
+        raise ArgumentTypeError(f"{name}={value!r} must be a number")
     return float(value)
 
 
@@ -283,15 +288,15 @@ def interim(look_fraction: float, previous_fractions: Sequence[float] = (), *,
     spending = check_option("spending", spending, Spending)
     alpha = _check_alpha(alpha)
     if (p_value is None) == (z is None):
-        raise ValueError("give exactly one of p_value and z")
+        raise ArgumentError("give exactly one of p_value and z")
     if p_value is not None:
         p = _number(p_value, "p_value")
         if not 0 <= p <= 1:
-            raise ValueError(f"p_value={p_value!r} must be between 0 and 1")
+            raise ArgumentError(f"p_value={p_value!r} must be between 0 and 1")
     else:
         p = float(2 * stats.norm.sf(abs(_number(z, "z"))))
     if not _number(look_fraction, "look_fraction") > 0:
-        raise ValueError(f"look_fraction={look_fraction!r} must be positive")
+        raise ArgumentError(f"look_fraction={look_fraction!r} must be positive")
     t = min(float(look_fraction), 1.0)
     prev = [min(float(f), 1.0) for f in previous_fractions]
     while len(prev) > 1 and prev[-1] == prev[-2] == 1.0:  # several reads after the planned end
@@ -299,13 +304,14 @@ def interim(look_fraction: float, previous_fractions: Sequence[float] = (), *,
     if prev:
         _check_fractions(prev)
     look = len(prev) + 1 if look is None else int(look)
-    if n_looks is not None and (isinstance(n_looks, bool) or int(n_looks) < 1):
-        raise ValueError(f"n_looks={n_looks!r} must be a whole number >= 1")
+    if n_looks is not None and (isinstance(n_looks, bool) or not isinstance(n_looks, (int, np.integer))
+                                or n_looks < 1):
+        raise ArgumentError(f"n_looks={n_looks!r} must be a whole number >= 1")
     common = {"look": look, "n_looks": n_looks, "information_fraction": t, "p_value": p,
               "alpha": alpha, "spending": spending}
     if prev and prev[-1] >= t:
         if t < 1:
-            raise ValueError(f"this look's fraction {t:g} must be later than the previous looks' "
+            raise ArgumentError(f"this look's fraction {t:g} must be later than the previous looks' "
                              f"({prev[-1]:g}); list earlier looks in time order")
         return SequentialDecision(**common, stage="after_plan", critical_z=math.inf, nominal_alpha=0.0,
                                   cumulative_alpha=alpha, crossed=False, rci_level=None,
@@ -349,6 +355,14 @@ class LookSchedule:
         return self.look >= 1
 
 
+def _as_date(value: Any, name: str) -> date:
+    if isinstance(value, datetime):  # also a pandas Timestamp
+        return value.date()
+    if not isinstance(value, date):
+        raise ArgumentTypeError(f"{name} must be a date, got {value!r}")
+    return value
+
+
 def _index(day: date, period: str) -> int:
     if period == "week":
         return (day - date(1970, 1, 5)).days // 7  # 1970-01-05 is a Monday: ISO weeks
@@ -372,18 +386,20 @@ def look_schedule(pilot_start: date, cutoff: date, *, period: Literal["week", "m
         (3, 6, (0.16666666666666666, 0.3333333333333333))
     """
     check_option("period", period, Literal["week", "month"])
+    pilot_start, cutoff = _as_date(pilot_start, "pilot_start"), _as_date(cutoff, "cutoff")
     if (planned_end is None) == (planned_weeks is None):
-        raise ValueError("give exactly one of planned_end and planned_weeks")
+        raise ArgumentError("give exactly one of planned_end and planned_weeks")
     if planned_weeks is not None:
         if isinstance(planned_weeks, bool) or not isinstance(planned_weeks, int) or planned_weeks < 1:
-            raise ValueError(f"planned_weeks={planned_weeks!r} must be a whole number >= 1")
+            raise ArgumentError(f"planned_weeks={planned_weeks!r} must be a whole number >= 1")
         if period == "week":
             n_looks = planned_weeks
         else:
             planned_end = pilot_start + timedelta(days=7 * planned_weeks - 1)
     if planned_end is not None:
+        planned_end = _as_date(planned_end, "planned_end")
         if planned_end < pilot_start:
-            raise ValueError(f"planned_end {planned_end} is before the pilot start {pilot_start}")
+            raise ArgumentError(f"planned_end {planned_end} is before the pilot start {pilot_start}")
         n_looks = _index(planned_end, period) - _index(pilot_start, period) + 1
     look = max(_index(cutoff, period) - _index(pilot_start, period) + 1, 0)
     return LookSchedule(look, n_looks, period)
