@@ -226,7 +226,7 @@ def did(
     wild_weights = check_option("wild_weights", wild_weights, WildWeights)
     conf_level = check_level(conf_level)
     n_boot = integer(n_boot, "n_boot", minimum=99, hint=" (999 or more is better)")
-    seed = integer(seed, "seed")
+    seed = integer(seed, "seed", minimum=0)
     fit = fit_twfe(
         df, outcome=outcome, unit=unit, time=time, treated=treated, cluster=cluster,
         covariates=covariates, weights=weights,

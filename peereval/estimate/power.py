@@ -215,7 +215,7 @@ def _check(design: Any, alpha: float, target: float, reps: int, seed: int) -> No
     number(alpha, "alpha", low=0, high=1, hint=" (e.g. 0.05)")
     number(target, "power", low=0, high=1, hint=" (e.g. 0.8)")
     integer(reps, "reps", minimum=10)
-    integer(seed, "seed")
+    integer(seed, "seed", minimum=0)
     check_design(design)
 
 

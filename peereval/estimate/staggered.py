@@ -236,7 +236,7 @@ def staggered_did(
     inference = check_option("inference", inference, StaggeredInference)
     conf_level = check_level(conf_level)
     n_boot = integer(n_boot, "n_boot", minimum=0)
-    seed = integer(seed, "seed")
+    seed = integer(seed, "seed", minimum=0)
     require_columns(df, {"outcome": outcome, "unit": unit, "time": time})
     column(df, first_treated, "first_treated")
     covariates = columns(df, covariates, "covariates")
