@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-test
 MONTH  ?=
 ARGS   := $(if $(MONTH),--month $(MONTH),)
 
-.PHONY: env report test fuzz lab lint browser clean benchmarks
+.PHONY: env report test fuzz lab docs lint browser clean benchmarks
 
 env: $(STAMP)
 
@@ -38,12 +38,20 @@ fuzz: $(STAMP)
 	PEEREVAL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_e2e_properties.py -p no:cacheprovider -q \
 	  -k render_or_refuse --hypothesis-show-statistics
 
+# JupyterLab refuses to start as root without --allow-root (containers, CI): added only then.
+# MPLBACKEND is cleared so that the notebooks' figures appear inline.
+LAB_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab,test]'
-	$(BIN)/jupyter lab notebooks/
+	env -u MPLBACKEND $(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
+
+# The offline HTML site (user guide + API reference from docstrings) in site/; open site/index.html.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+	@echo "open site/index.html"
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/coverage.py
 
 clean:
-	rm -rf $(VENV) reports/20* reports/index.html test-artifacts .pytest_cache
+	rm -rf $(VENV) reports/20* reports/index.html test-artifacts .pytest_cache site
