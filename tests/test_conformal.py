@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from peereval.errors import EstimationError
+from peereval.errors import ArgumentError, EstimationError
 from peereval.estimate.conformal import MIN_PRE_PERIODS, conformal_did, conformal_pvalue
 
 FIT = {"outcome": "y", "unit": "team", "time": "week", "treated": "D"}
@@ -234,9 +234,21 @@ def test_more_post_than_pre_periods_is_refused_and_options_checked():
     with pytest.raises(EstimationError, match="more periods before the start than after"):
         conformal_did(d, **FIT)
     d = panel(n_teams=5, pre=24, post=4)
-    for bad in [{"method": "blocks"}, {"weighting": "sc"}, {"statistic": "max"}, {"conf_level": 95}]:
-        with pytest.raises(ValueError, match="not an option|between 0 and 1"):
-            conformal_did(d, **FIT, **bad)
+    for bad in [{"method": "blocks"}, {"weighting": "sc"}, {"statistic": "max"}, {"conf_level": 95},
+                {"n_perm": 10}, {"seed": 1.5}, {"outcome": "yy"}, {"weights": "D"}]:
+        with pytest.raises(ArgumentError, match="not an option|between 0 and 1|at least 99|whole number|did you "
+                                                "mean 'y'|non-negative and not all zero"):
+            conformal_did(d.assign(D=d.D * 0) if bad.get("weights") else d, **(FIT | bad))
+    with pytest.raises(ArgumentError, match="must be 0/1 or True/False"):
+        conformal_did(d.assign(D=d.D.map({0: "no", 1: "yes"})), **FIT)
+
+
+def test_iid_permutations_are_seeded():
+    d = panel(n_teams=6, pre=30, post=4, effect=-0.3, seed=2)
+    a, b = (conformal_did(d, **FIT, method="iid", seed=s) for s in (7, 7))
+    c = conformal_did(d, **FIT, method="iid", seed=8)
+    assert (a.ci_low, a.ci_high, a.p_value) == (b.ci_low, b.ci_high, b.p_value)
+    assert (a.ci_low, a.ci_high) != (c.ci_low, c.ci_high) and a.details["n_permutations"] == 1000
 
 
 def test_no_interval_when_the_smallest_p_value_exceeds_alpha():

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
-from peereval.errors import EstimationError
+from peereval.errors import ArgumentError, EstimationError
 
 from .options import (
     ConformalPermutation,
@@ -28,6 +28,7 @@ from .options import (
 )
 from .result import EffectResult
 from .twfe import numeric_column, require_columns
+from .validate import binary, integer
 
 # Fewest pre-start periods accepted (benchmarks/coverage_conformal.py: with 12 weekly pre periods
 # and strongly persistent shocks coverage fell below 93%; from 20 on it stayed inside 93-97%).
@@ -65,88 +66,102 @@ def _show(value) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
+def _plain(values) -> list:
+    """Labels as plain JSON-friendly values: ints, floats and text kept, anything else (dates) as text."""
+    return [v if isinstance(v, (int, float, str)) else str(v) for v in pd.Index(values).tolist()]
+
+
 def _cells(df: pd.DataFrame, outcome: str, unit: str, time: str, treated: str, weights: str | None):
+    """Team x period matrices: weighted mean outcome, treated (NaN where no row), weight and row count."""
     require_columns(df, {"outcome": outcome, "unit": unit, "time": time, "treated": treated,
                          "weights": weights})
     y = numeric_column(df, outcome, "outcome")
-    d = df[treated].to_numpy(float) if df[treated].dtype == bool else numeric_column(df, treated, "treated")
-    if not np.isin(d, (0.0, 1.0)).all():
-        raise ValueError(f"column {treated!r} (treated) must be 0/1 (1 for a pilot team from its start on)")
+    d = binary(df[treated], "treated", "1 for a pilot team from its start on")
     w = np.ones(len(df)) if weights is None else numeric_column(df, weights, "weights")
     if (w < 0).any() or not (w > 0).any():
-        raise ValueError(f"column {weights!r} (weights) must be non-negative and not all zero")
+        raise ArgumentError(f"column {weights!r} (weights) must be non-negative and not all zero")
     keep = w > 0
-    frame = pd.DataFrame({"u": df[unit].to_numpy()[keep], "t": df[time].to_numpy()[keep],
-                          "w": w[keep], "wy": (w * y)[keep], "d": d[keep]})
-    g = frame.groupby(["u", "t"], sort=True)
-    cells = g.agg(w=("w", "sum"), wy=("wy", "sum"), dmin=("d", "min"), dmax=("d", "max"), rows=("w", "size"))
-    mixed = cells[cells.dmin != cells.dmax]
-    if len(mixed):
-        (u, t) = mixed.index[0]
+    ucode, units = pd.factorize(df[unit].to_numpy()[keep], sort=True)
+    tcode, periods = pd.factorize(df[time].to_numpy()[keep], sort=True)
+    shape = (len(units), len(periods))
+    cell = ucode * shape[1] + tcode
+
+    def total(values=None):
+        return np.bincount(cell, weights=values, minlength=shape[0] * shape[1]).reshape(shape)
+
+    rows, wsum, wy, dsum = total(), total(w[keep]), total((w * y)[keep]), total(d[keep])
+    mixed = (dsum > 0) & (dsum < rows)
+    if mixed.any():
+        i, j = np.argwhere(mixed)[0]
         raise EstimationError(
-            f"column {treated!r} (treated) varies inside {len(mixed)} team-period(s), e.g. {unit}={_show(u)} at "
-            f"{time}={_show(t)}; conformal_did compares whole periods, so leave out a pilot team's start period "
-            "when it mixes rows from before and after the start")
-    cells["y"] = cells.wy / cells.w
-    return cells, int((~keep).sum())
+            f"column {treated!r} (treated) varies inside {int(mixed.sum())} team-period(s), e.g. {unit}="
+            f"{_show(units[i])} at {time}={_show(periods[j])}; conformal_did compares whole periods, so leave out a "
+            "pilot team's start period when it mixes rows from before and after the start")
+    has = rows > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ymat = np.where(has, wy / wsum, np.nan)
+    dmat = np.where(has, (dsum > 0).astype(float), np.nan)
+    return _plain(units), _plain(periods), ymat, dmat, wsum, rows, int((~keep).sum())
+
+
+def _no_post(time: str, pilots: list) -> EstimationError:
+    return EstimationError(
+        f"no {time} after the start of every pilot team ({', '.join(map(_show, pilots))}) has data for the pilot and "
+        "the control teams yet; conformal_did needs at least one period after the start")
 
 
 def _panel(df, outcome, unit, time, treated, weights) -> _Panel:
-    cells, n_zero = _cells(df, outcome, unit, time, treated, weights)
-    ymat = cells.y.unstack()  # team x period
-    dmat, wmat, nmat = cells.dmin.unstack(), cells.w.unstack(), cells.rows.unstack()
-    ever = dmat.max(axis=1) == 1
+    units, periods, ymat, dmat, wsum, rows, n_zero = _cells(df, outcome, unit, time, treated, weights)
+    ever = np.nanmax(dmat, axis=1) == 1
     if not ever.any():
         raise EstimationError(f"no team has {treated}=1: there is no pilot period to estimate an effect for yet "
                               "(a pilot team with no rows since its start looks like a control team)")
     if ever.all():
         raise EstimationError("every team is in the pilot; conformal_did compares the pilot with teams that never "
                               "start, so keep at least one control team in the data")
-    pilots = list(dmat.index[ever])
-    for team in pilots:
-        seq = dmat.loc[team].dropna().to_numpy()
-        if (np.diff(seq) < 0).any():
-            on = dmat.loc[team].dropna()
-            back = on.index[1:][np.diff(seq) < 0][0]
+    pil, ctl = np.flatnonzero(ever), np.flatnonzero(~ever)
+    names = [units[i] for i in pil]
+    for i in pil:
+        seen = np.flatnonzero(~np.isnan(dmat[i]))
+        down = np.flatnonzero(np.diff(dmat[i, seen]) < 0)
+        if down.size:
             raise EstimationError(
-                f"pilot team {_show(team)} has {treated}=1 and then 0 again at {time}={_show(back)}; conformal_did assumes "
-                "the pilot, once started, stays on: code the team as treated from its start on (intention to "
-                "treat) or leave out its periods after it stopped")
-    dp = dmat.loc[pilots]
-    left: dict[str, list] = {}
+                f"pilot team {_show(units[i])} has {treated}=1 and then 0 again at {time}="
+                f"{_show(periods[seen[down[0] + 1]])}; conformal_did assumes the pilot, once started, stays on: code "
+                "the team as treated from its start on (intention to treat) or leave out its periods after it stopped")
+    dp = dmat[pil]
     all_on, all_off = (dp == 1).all(axis=0), (dp == 0).all(axis=0)  # NaN (missing) counts as neither
-    mixed = dp.notna().all(axis=0) & ~all_on & ~all_off
-    if mixed.any():
-        left["only some pilot teams had started"] = list(dmat.columns[mixed])
-    missing_pilot = dp.isna().any(axis=0)
-    if missing_pilot.any():
-        left["a pilot team has no data"] = list(dmat.columns[missing_pilot])
+    seen = ~np.isnan(dp).any(axis=0)
     usable = all_on | all_off
-    ctrl = ymat.loc[~ever, usable]
-    share = ctrl.notna().mean(axis=1)
-    sparse = list(share.index[share < MIN_CONTROL_COVERAGE])
-    ctrl = ctrl.drop(index=sparse)
-    if ctrl.empty:
+    if not all_on.any():
+        raise _no_post(time, names)
+    left: dict[str, list] = {}
+    if (seen & ~usable).any():
+        left["only some pilot teams had started"] = [periods[j] for j in np.flatnonzero(seen & ~usable)]
+    if (~seen).any():
+        left["a pilot team has no data"] = [periods[j] for j in np.flatnonzero(~seen)]
+    share = (~np.isnan(ymat[np.ix_(ctl, usable)])).mean(axis=1)
+    sparse, ctl = ctl[share < MIN_CONTROL_COVERAGE], ctl[share >= MIN_CONTROL_COVERAGE]
+    if ctl.size == 0:
         raise EstimationError(
             f"no control team has data in at least {MIN_CONTROL_COVERAGE:.0%} of the periods; conformal_did needs "
             "control teams observed (almost) every period to follow the counterfactual")
-    gaps = ctrl.isna().any(axis=0)
+    gaps = usable & np.isnan(ymat[ctl]).any(axis=0)
     if gaps.any():
-        left["a control team has no data"] = list(ctrl.columns[gaps])
-    cols = ctrl.columns[~gaps]
-    tw = wmat.loc[pilots, cols].sum(axis=1)
-    pilot = (ymat.loc[pilots, cols].mul(tw, axis=0).sum(axis=0) / tw.sum()).to_numpy()
-    post = all_on[cols].to_numpy()
-    used = nmat.loc[pilots + list(ctrl.index), cols].fillna(0).to_numpy().sum()
+        left["a control team has no data"] = [periods[j] for j in np.flatnonzero(gaps)]
+    cols = np.flatnonzero(usable & ~gaps)
+    tw = wsum[np.ix_(pil, cols)].sum(axis=1)
+    pilot = tw @ ymat[np.ix_(pil, cols)] / tw.sum()
+    used = int(rows[np.ix_(np.r_[pil, ctl], cols)].sum())
     rows_left = {"weight 0": n_zero} if n_zero else {}
-    if sparse:
-        rows_left["control team observed too rarely"] = int(nmat.loc[sparse].fillna(0).to_numpy().sum())
-    others = int(nmat.to_numpy()[~np.isnan(nmat.to_numpy())].sum()) - int(used) - rows_left.get(
-        "control team observed too rarely", 0)
+    if sparse.size:
+        rows_left["control team observed too rarely"] = int(rows[sparse].sum())
+    others = int(rows.sum()) - used - int(rows[sparse].sum())
     if others:
         rows_left["period left out"] = others
-    info = {"periods_left_out": left, "controls_left_out": sparse, "rows_left_out": rows_left}
-    return _Panel(pilot, ctrl[cols].T.to_numpy(), post, list(cols), list(ctrl.index), pilots, int(used), info)
+    info = {"periods_left_out": left, "controls_left_out": [units[i] for i in sparse], "rows_left_out": rows_left}
+    return _Panel(pilot, ymat[np.ix_(ctl, cols)].T, all_on[cols], [periods[j] for j in cols],
+                  [units[i] for i in ctl], names, used, info)
 
 
 def _simplex_ls(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -248,18 +263,15 @@ def _prepare(df, outcome, unit, time, treated, weights, permutation, weighting, 
     permutation = check_option("method", permutation, ConformalPermutation)
     weighting = check_option("weighting", weighting, ConformalWeighting)
     statistic = check_option("statistic", statistic, ConformalStatistic)
-    if permutation == "iid" and int(n_perm) < 99:
-        raise ValueError(f"n_perm={n_perm!r} is too small; use at least 99 (999 or more is better)")
-    if int(min_pre_periods) < 2:
-        raise ValueError(f"min_pre_periods={min_pre_periods!r} must be at least 2")
+    n_perm = integer(n_perm, "n_perm", minimum=99, hint=" (999 or more is better)")
+    seed = integer(seed, "seed")
+    min_pre_periods = integer(min_pre_periods, "min_pre_periods", minimum=2)
     p = _panel(df, outcome, unit, time, treated, weights)
     if p.n_post == 0:
+        raise _no_post(time, p.pilot_names)
+    if p.n_pre < min_pre_periods:
         raise EstimationError(
-            f"no {time} after the start of every pilot team ({', '.join(map(str, p.pilot_names))}) has data yet; "
-            "conformal_did needs at least one period after the start")
-    if p.n_pre < int(min_pre_periods):
-        raise EstimationError(
-            f"only {p.n_pre} {time}(s) before the pilot's start; conformal_did needs at least {int(min_pre_periods)} "
+            f"only {p.n_pre} {time}(s) before the pilot's start; conformal_did needs at least {min_pre_periods} "
             f"(coverage was validated from {MIN_PRE_PERIODS} on, e.g. 20 weeks or 24 months): add earlier history "
             "or use did() with more pilot teams")
     if p.n_pre <= p.n_post:
@@ -275,7 +287,7 @@ def _prepare(df, outcome, unit, time, treated, weights, permutation, weighting, 
             f"column {outcome!r} (outcome): the pilot's series moves exactly with the control teams' mean before "
             "the start, so there is no variation to measure uncertainty from; check the outcome column")
     scale = sd * math.sqrt(1 / p.n_pre + 1 / p.n_post)
-    win = _windows(p, permutation, int(n_perm), seed)
+    win = _windows(p, permutation, n_perm, seed)
     return p, model, _pfun(model, win, statistic), len(win), scale
 
 
