@@ -31,6 +31,7 @@ from .staggered_aggregate import (
     no_post_cell_message,
     normal_ci,
     plot_att_gt,
+    sup_t_crit,
 )
 from .staggered_reg import RegPermutation, covariate_array, reg_att
 from .staggered_ri import LabelPermutation
@@ -312,7 +313,7 @@ def staggered_did(
     table.insert(4, "ci_low", lo)
     table.insert(5, "ci_high", hi)
     table.insert(6, "p_value", p)
-    crit = _sup_t_crit(inf, se, conf_level, int(n_boot), seed)
+    crit = sup_t_crit(inf, se, conf_level, int(n_boot), seed)
     table["cband_low"] = table.att - crit * se
     table["cband_high"] = table.att + crit * se
     ctrl_words = "never-treated" if control == "never_treated" else "not-yet-treated"
@@ -391,16 +392,3 @@ def _choose_inference(requested: str, table: pd.DataFrame, gu: np.ndarray) -> tu
             "good as randomly assigned)")
     return "influence", (f", chosen because every wave has at least {n_wave} units and every "
                          f"post-start cell at least {n_control} comparison units")
-
-
-def _sup_t_crit(inf: np.ndarray, se: np.ndarray, conf_level: float, n_boot: int, seed: int) -> float:
-    ok = np.isfinite(se) & (se > 0)
-    if not ok.any() or n_boot < 1:
-        return math.nan
-    rng = np.random.default_rng(seed)
-    n = inf.shape[0]
-    s5 = math.sqrt(5)
-    kappa = np.where(rng.random((n_boot, n)) < (s5 + 1) / (2 * s5), (1 - s5) / 2, (1 + s5) / 2)
-    boot = kappa @ inf[:, ok] / n
-    tmax = np.max(np.abs(boot) / se[ok], axis=1)
-    return float(np.quantile(tmax, conf_level))

@@ -4,6 +4,7 @@ weights that randomization inference needs."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -209,3 +210,18 @@ def plot_att_gt(res: StaggeredResult, ax=None):
     if groups:
         ax.legend(frameon=False, fontsize=8, title="start period", title_fontsize=8)
     return ax
+
+
+def sup_t_crit(inf: np.ndarray, se: np.ndarray, conf_level: float, n_boot: int, seed: int) -> float:
+    """Critical value of the simultaneous (sup-t) band over all ATT(g,t): multiplier bootstrap
+    with Mammen weights, as R's did::att_gt(cband=TRUE)."""
+    ok = np.isfinite(se) & (se > 0)
+    if not ok.any() or n_boot < 1:
+        return math.nan
+    rng = np.random.default_rng(seed)
+    n = inf.shape[0]
+    s5 = math.sqrt(5)
+    kappa = np.where(rng.random((n_boot, n)) < (s5 + 1) / (2 * s5), (1 - s5) / 2, (1 + s5) / 2)
+    boot = kappa @ inf[:, ok] / n
+    tmax = np.max(np.abs(boot) / se[ok], axis=1)
+    return float(np.quantile(tmax, conf_level))
