@@ -1,6 +1,8 @@
 """peereval: did our peer-to-peer learning program work?
 
-Researchers: ``peereval.load`` a data folder, then ``peereval.kpis`` and ``peereval.estimate``.
+Researchers: ``peereval.load`` a data folder, then ``peereval.effect`` / ``peereval.panel`` (the
+report's outcomes with your own choices), ``peereval.compute_kpis``, ``peereval.estimate`` and
+``peereval.table``.
 Coordinators: ``peereval report DATA --month YYYY-MM`` on the command line.
 """
 
@@ -27,9 +29,11 @@ __all__ = [
     "Targets",
     "__version__",
     "compute_kpis",
+    "effect",
     "effects",
     "estimate",
     "load",
+    "panel",
     "table",
 ]
 
@@ -40,6 +44,8 @@ def __getattr__(name: str):
 
     if name in ("effects", "estimate", "kpis"):
         return importlib.import_module(f"peereval.{name}")
+    if name in ("effect", "panel"):
+        return getattr(importlib.import_module("peereval.research"), name)
     if name == "table":
         return importlib.import_module("peereval.tables").table
     if name in ("compute_kpis", "KPIResult"):

@@ -190,14 +190,23 @@ class OutcomeEffect:
         return ax
 
 
-def effect(frame: OutcomeFrame, *, conf_level: float = 0.95, seed: int = 0, min_group: int = 5) -> OutcomeEffect:
-    """The program's effect on one outcome (see the module docs for the method by kind)."""
+def effect(frame: OutcomeFrame, *, conf_level: float = 0.95, seed: int = 0, min_group: int = 5,
+           cluster: str | list[str] = "team", control: str = "never_treated",
+           covariates: tuple[str, ...] | None = None) -> OutcomeEffect:
+    """The program's effect on one outcome (see the module docs for the method by kind).
+
+    ``cluster``: the DiD's cluster column(s) (``["team", "period"]`` for two-way CR1);
+    ``control``: the staggered-start check's comparison units (``"never_treated"`` or
+    ``"not_yet_treated"``); ``covariates``: milestone kinds' adjustments (default: role when
+    it varies).
+    """
     if frame.outcome.kind == "milestone":
-        return _milestone_effect(frame, conf_level=conf_level, min_group=min_group)
-    return _did_effect(frame, conf_level=conf_level, seed=seed)
+        return _milestone_effect(frame, conf_level=conf_level, min_group=min_group, covariates=covariates)
+    return _did_effect(frame, conf_level=conf_level, seed=seed, cluster=cluster, control=control)
 
 
-def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int) -> OutcomeEffect:
+def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int, cluster: str | list[str] = "team",
+                control: str = "never_treated") -> OutcomeEffect:
     o, t = frame.outcome, frame.used.copy()
     cal = frame.calendar
     end = frame.extra.get("end", cal.end)
@@ -216,7 +225,7 @@ def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int) -> Outcome
     else:
         fit_frame, covariates, note, weights = frame.cells(), [], "", "n"
     try:
-        res = did(fit_frame, outcome="y", unit="team", time="period", treated="treated", cluster="team",
+        res = did(fit_frame, outcome="y", unit="team", time="period", treated="treated", cluster=cluster,
                   covariates=covariates, weights=weights, conf_level=conf_level, seed=seed)
     except EstimationError as exc:  # the data cannot support the comparison: say why, keep the report
         return OutcomeEffect(o, None, refused=str(exc), **base)
@@ -238,6 +247,7 @@ def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int) -> Outcome
                                                                       first_treated=("first_treated", "first"))
     cells = cells[cells.groupby("period")["team"].transform("size") == cells["team"].nunique()]  # balanced
     stag = _safe(lambda: staggered_did(cells, outcome="y", unit="team", time="period", first_treated="first_treated",
+                                       control=control,
                                        conf_level=conf_level, seed=seed).aggregate("simple"))
     pilots = cal.start_periods()
     placebo, placebo_note = placebo_pretrend(
@@ -315,7 +325,8 @@ def adjustments(t: pd.DataFrame, columns: tuple[str, ...]) -> tuple[list[str], s
     return [names[j] for j in keep], " ".join(notes)
 
 
-def _milestone_effect(frame: OutcomeFrame, *, conf_level: float, min_group: int) -> OutcomeEffect:
+def _milestone_effect(frame: OutcomeFrame, *, conf_level: float, min_group: int,
+                      covariates: tuple[str, ...] | None = None) -> OutcomeEffect:
     o, hires = frame.outcome, frame.used
     n_p, n_c = int(hires["is_pilot"].sum()), int((1 - hires["is_pilot"]).sum())
     curves = _safe(lambda: km(hires, duration="days", event="event", group="group", conf_level=conf_level))
@@ -336,7 +347,7 @@ def _milestone_effect(frame: OutcomeFrame, *, conf_level: float, min_group: int)
             f"new hires in {teams.get(1, 0)} pilot and {teams.get(0, 0)} control team(s): with one team on a side, "
             "a difference in onboarding speed cannot be told apart from that team's own pace (needs hires in at "
             "least 2 pilot and 2 control teams)"), **base)
-    covs = ("role",) if hires["role"].nunique() > 1 else ()
+    covs = tuple(covariates) if covariates is not None else (("role",) if hires["role"].nunique() > 1 else ())
     try:
         ratio = time_ratio(hires, duration="days", event="event", group="is_pilot", covariates=covs,
                            cluster="team", conf_level=conf_level)
