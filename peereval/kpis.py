@@ -148,7 +148,9 @@ def compute_kpis(data: CohortData, month: str) -> KPIResult:
     from peereval.periods import read_kind
 
     if read_kind(month) is None:
-        raise ValueError(f"month={month!r} is neither a month (YYYY-MM, e.g. 2026-10) nor an ISO week (2026-W37)")
+        from peereval.errors import ArgumentError
+
+        raise ArgumentError(f"month={month!r} is neither a month (YYYY-MM, e.g. 2026-10) nor an ISO week (2026-W37)")
     m_start, m_end = month_bounds(month)
     min_exposure = 1.0 if read_kind(month) == "month" else 7 / DAYS_PER_MONTH
     pilots = data.pilot_teams.set_index("team")["pilot_start"]

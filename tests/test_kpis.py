@@ -82,3 +82,13 @@ def test_results_dict_is_json_ready(feb):
     doc = json.loads(json.dumps(feb.to_dict()))
     assert set(doc["kpis"]) == {"participation_rate", "sessions_per_month", "avg_session_minutes",
                                 "reciprocity", "satisfaction"}
+
+
+def test_a_read_that_is_not_a_month_or_week_is_refused_by_name(tiny):
+    from peereval.errors import ArgumentError
+
+    data = peereval.load(tiny)
+    with pytest.raises(ArgumentError, match=r"month='Oct 2026' is neither a month \(YYYY-MM"):
+        peereval.compute_kpis(data, "Oct 2026")
+    weekly = peereval.compute_kpis(data, "2026-W09")  # 2026-02-23 .. 2026-03-01
+    assert weekly.month == "2026-W09" and set(weekly.table["scope"]) == {"period", "cumulative"}
