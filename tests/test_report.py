@@ -172,3 +172,24 @@ def test_weekly_read_of_a_one_team_pilot_started_mid_week(tmp_path):
     assert "Early read. What can already be said" in html and "What cannot be said yet: whether the program changed" \
         in html
     assert "Sessions per pilot team per week" in html and (tmp_path / "out" / "weeks.html").exists()
+
+
+def test_planned_pilot_reads_are_looks_with_boundaries(tmp_path):
+    """With planned_end, an interim read is 'clearly' only past its O'Brien-Fleming boundary."""
+    from peereval.report import analyze, present
+
+    folder = tmp_path / "data"
+    shutil.copytree(SAMPLE, folder)
+    toml = (folder / "program.toml").read_text().replace("[program]\n", '[program]\nplanned_end = "2026-06-30"\n')
+    (folder / "program.toml").write_text(toml)
+    early = analyze(folder, "2026-02").outcome("bug_turnaround")
+    assert early.sequential["words"] == "interim look 4 of 8" and not early.sequential["crossed"]
+    assert early.effect.ci_high < 0 and early.verdict == "probably faster"  # the 95% interval alone would say clearly
+    final = analyze(folder, "2026-06")
+    bug = final.outcome("bug_turnaround")
+    assert bug.sequential["stage"] == "final" and bug.sequential["crossed"] and bug.verdict == "clearly faster"
+    assert "Final look (8 of 8)" in present.summary(final).markup
+    late = analyze(folder, "2026-10").outcome("bug_turnaround")
+    assert late.sequential["stage"] == "after_plan" and late.verdict == "probably faster"
+    assert "No pilot plan is declared" not in present.summary(final).markup
+    assert "No pilot plan is declared" in present.summary(analyze(SAMPLE, "2026-10")).markup

@@ -128,6 +128,7 @@ class OutcomeReport:
     subgroups: Any = None
     verdict: str = ""
     status: str = ""
+    sequential: dict[str, Any] | None = None  # this read as a look of a planned pilot (group-sequential)
 
     @property
     def key(self) -> str:
@@ -139,7 +140,8 @@ class OutcomeReport:
 
     def to_dict(self) -> dict[str, Any]:
         return self.effect.to_dict() | {"verdict": self.verdict, "status": self.status,
-                                        "mde": self.mde.to_dict() if self.mde is not None else None}
+                                        "mde": self.mde.to_dict() if self.mde is not None else None,
+                                        "sequential": self.sequential}
 
 
 @dataclass(frozen=True)
@@ -263,6 +265,7 @@ def summarise(data: CohortData, params: ReportParameters) -> MonthlyAnalysis:
     effects = {k: effect(f, conf_level=level, min_group=min_group) for k, f in frames.items()}
     mdes = design_mde(data, effects, frames, alpha=params.alpha)
     integrity = checks.integrity(data, effects, frames)
+    schedule = _look_schedule(data, params)
     reports = []
     for key, frame in frames.items():
         e = effects[key]
@@ -270,14 +273,40 @@ def summarise(data: CohortData, params: ReportParameters) -> MonthlyAnalysis:
         d = e.to_dict()
         subs = (het.subgroups(data, frame, data.config.subgroups, conf_level=level)
                 if data.config.subgroups and frame.outcome.kind == "milestone" else None)
+        look = _look(schedule, e, params.alpha, data.config)
         reports.append(OutcomeReport(e, t, typical(frame, t), mdes.get(key),
                                      het.dose_response(data, frame, conf_level=level), subs,
-                                     outcome_wording.outcome_verdict(d), outcome_wording.target_status(d)))
+                                     outcome_wording.outcome_verdict(d, look), outcome_wording.target_status(d),
+                                     look))
     return MonthlyAnalysis(
         params=params, inputs=InputSummary.of(data), kpis=compute_kpis(data, params.read),
         outcomes=tuple(reports), integrity=integrity, balance=checks.team_balance(data, frames),
         comments=select_comments(data), **_investment(data, params.cutoff.strftime("%Y-%m"), reports),
     )
+
+
+def _look_schedule(data: CohortData, params: ReportParameters):
+    """This read as a look of the planned pilot (None without a plan, or before the first start)."""
+    cfg = data.config
+    starts = data.pilot_teams["pilot_start"].dropna()
+    if (cfg.planned_end is None and cfg.planned_weeks is None) or starts.empty:
+        return None
+    from peereval.estimate.sequential import look_schedule
+
+    schedule = look_schedule(starts.min(), params.cutoff, period=params.period, planned_end=cfg.planned_end,
+                             planned_weeks=cfg.planned_weeks)
+    return schedule if schedule.started else None
+
+
+def _look(schedule, e: OutcomeEffect, alpha: float, cfg: ProgramConfig) -> dict[str, Any] | None:
+    """Group-sequential decision for one outcome at this look (its own alpha budget)."""
+    if schedule is None or e.model is None or not math.isfinite(e.p_value):
+        return None
+    from peereval.estimate.sequential import interim
+
+    d = interim(schedule.fraction, schedule.previous, p_value=e.p_value, alpha=alpha,
+                spending=cfg.sequential_spending or "obrien_fleming", look=schedule.look, n_looks=schedule.n_looks)
+    return d.to_dict()
 
 
 def _investment(data: CohortData, month: str, reports: list[OutcomeReport]) -> dict[str, Any]:

@@ -38,10 +38,22 @@ def _direction(d: dict) -> tuple[float | None, float | None, float | None]:
     return est, lo, hi
 
 
-def outcome_verdict(d: dict) -> str:
-    """"clearly faster", "probably higher", "no detectable change yet", "too early to tell", …"""
+def outcome_verdict(d: dict, look: dict | None = None) -> str:
+    """"clearly faster", "probably higher", "no detectable change yet", "too early to tell", …
+
+    ``look``: this read as a look of a planned pilot (``SequentialDecision.to_dict()``): "clearly"
+    then needs the group-sequential boundary crossed; otherwise a clear-looking interval reads
+    "probably" (the direction is likely, the boundary keeps the false-"clearly" risk at alpha).
+    """
     if d.get("refused"):
         return "too early to tell"
+    words = _plain_verdict(d)
+    if look is not None and words.startswith("clearly") and not look.get("crossed"):
+        return words.replace("clearly", "probably")
+    return words
+
+
+def _plain_verdict(d: dict) -> str:
     est, lo, hi = _direction(d)
     wide = WIDE_POINTS if d["scale"] == "points" else (math.inf if d["scale"] == "units" else wording.WIDE)
     words = wording.verdict(est, lo, hi, d.get("p_value"), wide=wide)
@@ -89,7 +101,21 @@ def interval(d: dict) -> str:
 
 
 def outcome_sentence(d: dict, typical: float | None = None, reasons: Sequence[str] = ()) -> str:
-    """One sentence for leadership about one outcome (built-in outcomes keep their own sentences)."""
+    """One sentence for leadership about one outcome (built-in outcomes keep their own sentences).
+
+    A read that is a look of a planned pilot (``d["sequential"]``) says so, and is "clearly" only
+    when the group-sequential boundary is crossed.
+    """
+    text = _sentence(d, typical, reasons)
+    look = d.get("sequential")
+    if look:
+        if not look.get("crossed") and "— clearly " in text:
+            text = text.replace("— clearly ", "— probably ", 1)
+        text = f"{text} {look['explain']}"
+    return text
+
+
+def _sentence(d: dict, typical: float | None, reasons: Sequence[str]) -> str:
     if d["key"] == "bug_turnaround" and d["kind"] == "duration":
         return wording.bug_sentence({"change": d.get("estimate"), "ci_low": d.get("ci_low"),
                                      "ci_high": d.get("ci_high"), "p_value": d.get("p_value"),
@@ -102,7 +128,7 @@ def outcome_sentence(d: dict, typical: float | None = None, reasons: Sequence[st
     name = d["name"]
     if d.get("refused"):
         return f"{name}: too early to tell — {d['refused']}."
-    words = outcome_verdict(d)
+    words = d.get("verdict") or outcome_verdict(d)
     claim = f"{name.lower()} is {amount(d, d.get('estimate'))} in pilot teams ({interval(d)})"
     if d["scale"] == "points" and not _missing(d.get("relative_change")):
         claim = claim[:-1] + f"; {abs(d['relative_change']):.0%} {'more' if d['relative_change'] >= 0 else 'less'} " \

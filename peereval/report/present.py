@@ -101,7 +101,12 @@ def summary(a: MonthlyAnalysis) -> Html:
     intro = esc(wording.opening(a))
     early = outcome_wording.early_read(a.outcomes, a.period)
     lead = f"<p><strong>{esc(early)}</strong></p>" if early else ""
-    return Html(f'<div class="pe-summary"><p>{intro}</p>{lead}<ul>{items}</ul></div>')
+    cfg = a.inputs.config
+    plan = "" if cfg.planned_end or cfg.planned_weeks else (
+        '<p class="pe-note">No pilot plan is declared (planned_end or planned_weeks in program.toml), so repeated '
+        "reads of the same pilot are exploratory: each read's 95% interval holds for that read on its own, and "
+        "reading again until something looks clear raises the chance of a false \"clearly\".</p>")
+    return Html(f'<div class="pe-summary"><p>{intro}</p>{lead}<ul>{items}</ul>{plan}</div>')
 
 
 def scorecard(a: MonthlyAnalysis) -> Html:
