@@ -8,7 +8,9 @@ shifts (moving blocks) or at random (iid), and the statistic is compared with it
 from __future__ import annotations
 
 import itertools
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -112,6 +114,23 @@ def test_synthetic_weights_match_slsqp():
     gap = d.pivot(index="week", columns="team", values="y")
     g = gap[0].to_numpy() - gap[[1, 2, 3, 4, 5, 6]].to_numpy() @ ours
     assert res.estimate == pytest.approx(g[30:].mean() - g[:30].mean(), abs=1e-10)
+
+
+REF = Path(__file__).parent / "reference" / "conformal"
+
+
+@pytest.mark.parametrize("name", ["one_pilot.csv", "two_pilots.csv"])
+def test_synthetic_s1_reproduces_augsynth_py(name):
+    """augsynth-py 0.6.0: Synth(fixedeff=True) + conformal_pvalue(block, two-sided) (tests/reference/conformal)."""
+    ref = json.loads((REF / "augsynth_py.json").read_text())
+    d = pd.read_csv(REF / name)
+    args = FIT | {"weighting": "synthetic", "min_pre_periods": 20}
+    ours = [conformal_pvalue(d, effect=h, statistic="s1", **args) for h in ref["grid"]]
+    assert ours == pytest.approx(ref[name]["p_values"], abs=1e-12)
+    res = conformal_did(d, **args)
+    assert res.estimate == pytest.approx(ref[name]["att"], abs=1e-6)
+    weights = [res.details["control_weights"][k] for k in ref[name]["weights"]]
+    assert weights == pytest.approx(list(ref[name]["weights"].values()), abs=1e-6)
 
 
 def exact_equal_set(d: pd.DataFrame, alpha: float) -> tuple[float, float]:
