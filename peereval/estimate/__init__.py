@@ -8,6 +8,7 @@ Every result has ``estimate, std_error, ci_low, ci_high, p_value, method, n_obs`
 
 from peereval.estimate.aft import time_ratio
 from peereval.estimate.balance import BalanceResult, balance
+from peereval.estimate.conformal import conformal_did, conformal_pvalue
 from peereval.estimate.did import did
 from peereval.estimate.event_study import EventStudyResult, event_study
 from peereval.estimate.power import DidDesign, OnboardingDesign, PowerResult, mde, power
@@ -28,6 +29,8 @@ __all__ = [
     "PowerResult",
     "StaggeredResult",
     "balance",
+    "conformal_did",
+    "conformal_pvalue",
     "cox",
     "did",
     "event_study",
