@@ -104,8 +104,14 @@ def dose_response(data: CohortData, frame: OutcomeFrame, *, conf_level: float = 
                     covariates=others, inference="cluster", weights="n", conf_level=conf_level)
         except ValueError:
             continue
-        rows.append({"dose": d, "change": probe.to_scale(r.estimate), "ci_low": probe.to_scale(r.ci_low),
-                     "ci_high": probe.to_scale(r.ci_high), "p_value": r.p_value,
+        scale = probe.to_scale
+        if frame.outcome.kind == "rate":  # relative to the band's counterfactual: x / (T - x), each end alike
+            level = _baseline(cells[cells[col] == 1].assign(treated=1))
+
+            def scale(x: float, level: float = level) -> float:
+                return x / (level - x) if level - x > 0 else np.inf
+        rows.append({"dose": d, "change": scale(r.estimate), "ci_low": scale(r.ci_low),
+                     "ci_high": scale(r.ci_high), "p_value": r.p_value,
                      "team_months": int((cells[col] == 1).sum())})
     if not rows:
         return None

@@ -130,7 +130,7 @@ def event_study_chart(result, *, transform=np.expm1, factor: float = 100, title:
     ax.axhline(0, color="#333333", lw=0.8)
     ax.axvline(result.reference + 0.5, color="#999999", lw=0.8, ls=":")
     ax.set_title(title)
-    ax.set_xlabel("months since the pilot started (negative = before)")
+    ax.set_xlabel(f"{'weeks' if 'week' in title else 'months'} since the pilot started (negative = before)")
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()

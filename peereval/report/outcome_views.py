@@ -102,21 +102,21 @@ def forest(a: MonthlyAnalysis, r: OutcomeReport) -> Html:
                                 "only to explain why the controlled estimate differs."]).markup)
 
 
-def _event_axes(r: OutcomeReport) -> dict:
-    o, e = r.outcome, r.effect
+def _event_axes(r: OutcomeReport, period: str) -> dict:
+    o = r.outcome
     if o.kind == "duration":
         return {"transform": np.expm1, "factor": 100, "ylabel": "% change",
-                "title": f"Change in {o.name.lower()}, by months since the team's pilot start"}
+                "title": f"Change in {o.name.lower()}, by {period}s since the team's pilot start"}
     if o.kind == "mean" and o.scale == "log":
         return {"transform": np.expm1, "factor": 100, "ylabel": "% change",
-                "title": f"Change in {o.name.lower()}, by months since the team's pilot start"}
-    if o.kind == "rate" and e.baseline > 0:
-        return {"transform": lambda x: x / e.baseline, "factor": 100, "ylabel": "% change",
-                "title": f"Change in {o.name.lower()}, by months since the team's pilot start"}
+                "title": f"Change in {o.name.lower()}, by {period}s since the team's pilot start"}
+    if o.kind == "rate":  # in rows per person per period: exact, unlike a ratio to an estimated baseline
+        return {"transform": lambda x: x, "factor": 1, "ylabel": f"change per person per {period}",
+                "title": f"Change in {o.name.lower()}, by {period}s since the team's pilot start"}
     factor = 100 if o.kind == "proportion" else 1
     return {"transform": lambda x: x, "factor": factor,
             "ylabel": "change in percentage points" if o.kind == "proportion" else "change",
-            "title": f"Change in {o.name.lower()}, by months since the team's pilot start"}
+            "title": f"Change in {o.name.lower()}, by {period}s since the team's pilot start"}
 
 
 def event_study(a: MonthlyAnalysis, r: OutcomeReport) -> Html:
@@ -127,7 +127,7 @@ def event_study(a: MonthlyAnalysis, r: OutcomeReport) -> Html:
     check = a.integrity.to_dict().get(name, {})
     note = (f"Placebo test of the months before the start: {check['detail']}." if check.get("verdict") != "cannot check"
             else f"The months before the start cannot be tested yet: {check.get('detail', 'no data')}.")
-    return Html(figure(charts.event_study_chart(ev, **_event_axes(r)),
+    return Html(figure(charts.event_study_chart(ev, **_event_axes(r, a.period)),
                        f"Chart of the change in {r.outcome.name.lower()} in each month before and after the pilot "
                        "start, with 95% intervals.").markup
                 + f'<p class="pe-note">{esc(note)} The intervals in this chart are pointwise and assume many '
