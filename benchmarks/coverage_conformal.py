@@ -10,7 +10,9 @@ lowers log hours by log(0.8) (-20%) or log(0.6) (-40%) from its start. Coverage,
 are taken on the -20% data (the method is equivariant: adding a constant effect shifts the
 interval by it); power is the share with p < 0.05 for H0: no effect.
 
-    nice python benchmarks/coverage_conformal.py --reps 1000 --jobs 2 --out benchmarks/out/conformal.md
+    nice python benchmarks/coverage_conformal.py --reps 2000 --jobs 2 --out benchmarks/out/conformal.md
+
+Results (2,000 per design, 760 s) are in docs/validation.md, "One or two pilot teams".
 """
 
 from __future__ import annotations

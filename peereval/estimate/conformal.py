@@ -31,7 +31,7 @@ from .twfe import numeric_column, require_columns
 from .validate import binary, integer
 
 # Fewest pre-start periods accepted (benchmarks/coverage_conformal.py: with 14 weekly pre periods
-# and persistent shocks, AR(1) 0.8, coverage was 92.4%; from 20 on it stayed inside 93-97%).
+# and persistent shocks, AR(1) 0.8, coverage was 92.2%; from 20 on it stayed inside 93-97%).
 MIN_PRE_PERIODS = 20
 MIN_CONTROL_COVERAGE = 0.9  # a control team observed in fewer of the periods is left out
 _DENSE = np.arange(1, 51) * 0.2  # grid offsets for the inversion, in units of a rough SE
@@ -338,7 +338,7 @@ def conformal_did(
     dependence; smallest p-value 1/T); ``"iid"`` with ``n_perm`` seeded random permutations
     (exact only for exchangeable errors; 84-90% coverage with persistent shocks). ``statistic``:
     ``"mean"`` |sum of post residuals|/sqrt(T1), or ``"s1"`` (CWZ's S_q, q=1: sum of |residuals|
-    /sqrt(T1)). The defaults won in ``benchmarks/coverage_conformal.py`` (93.7-97.1% coverage with
+    /sqrt(T1)). The defaults won in ``benchmarks/coverage_conformal.py`` (93.6-97.1% coverage with
     one or two pilot teams and >= 20 pre periods; synthetic weights and S_1 only widened it).
     The interval is the hull of the non-rejected effects; NaN (with the reason in ``method``)
     when the smallest attainable p-value exceeds 1 - conf_level or the set is unbounded or empty.
