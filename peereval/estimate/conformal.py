@@ -271,8 +271,9 @@ def _prepare(df, outcome, unit, time, treated, weights, permutation, weighting, 
         raise _no_post(time, p.pilot_names)
     if p.n_pre < min_pre_periods:
         raise EstimationError(
-            f"only {p.n_pre} {time}(s) before the pilot's start; conformal_did needs at least {min_pre_periods} "
-            f"(coverage was validated from {MIN_PRE_PERIODS} on, e.g. 20 weeks or 24 months): add earlier history "
+            f"only {p.n_pre} {time}(s) before {'the first pilot team' if len(p.pilot_names) > 1 else 'the pilot'}'s "
+            f"start; conformal_did needs at least {min_pre_periods} "
+            f"(coverage was checked from {MIN_PRE_PERIODS} on, weekly and monthly): add earlier history "
             "or use did() with more pilot teams")
     if p.n_pre <= p.n_post:
         raise EstimationError(
