@@ -28,7 +28,7 @@ from .options import (
 )
 from .result import EffectResult
 from .twfe import numeric_column, require_columns
-from .validate import binary, integer
+from .validate import binary, integer, number
 
 # Fewest pre-start periods accepted (benchmarks/coverage_conformal.py: with 14 weekly pre periods
 # and persistent shocks, AR(1) 0.8, coverage was 92.2%; from 20 on it stayed inside 93-97%).
@@ -302,7 +302,7 @@ def conformal_pvalue(df: pd.DataFrame, *, effect: float, outcome: str, unit: str
     """
     _, _, pfun, _, _ = _prepare(df, outcome, unit, time, treated, weights, method, weighting, statistic,
                                 n_perm, seed, min_pre_periods)
-    return pfun(float(effect))
+    return pfun(number(effect, "effect"))
 
 
 def conformal_did(
