@@ -180,6 +180,7 @@ def test_equal_estimate_is_the_two_by_two_did_and_covers_truth():
     assert res.ci_low < -0.5 < res.ci_high and res.ci_high < 0
     assert res.p_value == pytest.approx(1 / 60) and math.isnan(res.std_error)
     assert res.details["n_pre_periods"] == 52 and res.details["n_post_periods"] == 8
+    assert res.details["inference"] == "conformal" and res.details["min_p_value"] == pytest.approx(1 / 60)
 
 
 @pytest.mark.parametrize("weighting", ["equal", "synthetic"])

@@ -384,7 +384,7 @@ def conformal_did(
             parts.append(f"control team(s) {', '.join(map(str, p.left_out['controls_left_out']))} observed in "
                          f"fewer than {MIN_CONTROL_COVERAGE:.0%} of the periods")
         text += f" Left out: {'; '.join(parts)}."
-    details = {"n_pre_periods": p.n_pre, "n_post_periods": p.n_post, "n_periods": t, "n_control_teams": j,
+    details = {"inference": "conformal", "n_pre_periods": p.n_pre, "n_post_periods": p.n_post, "n_periods": t, "n_control_teams": j,
                "n_pilot_teams": len(p.pilot_names), "pilot_teams": p.pilot_names, "permutation": method,
                "weighting": weighting, "statistic": statistic, "n_permutations": n_win, "min_p_value": min_p,
                "first_post_period": p.periods[int(np.argmax(p.post))], "rough_scale": scale,
