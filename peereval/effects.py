@@ -232,6 +232,8 @@ def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int, cluster: s
     what = {"duration": "log change in hours", "proportion": "change in share", "rate": "change in rate",
             "mean": "log change" if o.scale == "log" else "change"}[o.kind]
     res = res.replace(term=what, method=f"{res.method} {note}".strip())
+    if res.details.get("inference") == "randomization" and res.details.get("min_p_value", 0) > 1 - conf_level:
+        res = _in_time(frame, res, what, conf_level, seed)
     w = fit_frame[weights] if weights else pd.Series(1.0, index=fit_frame.index)
     treated = fit_frame["treated"] == 1
     baseline = float(np.average(fit_frame.loc[treated, "y"], weights=w[treated])) - res.estimate
@@ -259,6 +261,31 @@ def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int, cluster: s
     naive_scaled = out.to_scale(naive) if o.kind != "rate" else (naive / (baseline + res.estimate - naive)
                                                                  if np.isfinite(naive) else math.nan)
     return _replace(out, naive=naive_scaled)
+
+
+def _in_time(frame: OutcomeFrame, res: EffectResult, what: str, conf_level: float, seed: int) -> EffectResult:
+    """With one or two pilot teams randomization over teams cannot reach the level: replicate over time.
+
+    Conformal inference by moving-block permutations of the pilot-minus-control series
+    (:func:`~peereval.estimate.conformal.conformal_did`, validated in docs/validation.md) on the
+    outcome's team-period cells. It needs enough periods before the start; otherwise the
+    randomization result (no interval) stands and its method says why.
+    """
+    from peereval.estimate.conformal import conformal_did
+
+    why = (f"Randomization over teams cannot reach {conf_level:.0%} here (its smallest p-value is "
+           f"{res.details['min_p_value']:.3g}), so time is the replication:")
+    try:
+        conf = conformal_did(frame.cells(), outcome="y", unit="team", time="period", treated="treated",
+                             weights="n", conf_level=conf_level, seed=seed)
+    except EstimationError as exc:
+        return res.replace(method=f"{res.method} Conformal inference over time was not possible either: {exc}")
+    adjust = " Adjustments (e.g. priority) are not applied in this comparison." if frame.outcome.adjust_for else ""
+    text = conf.method
+    for name in conf.details.get("pilot_teams", []):  # the report numbers teams, it never names them
+        text = text.replace(f"pilot team {name}", "the pilot team")
+    return conf.replace(term=what, method=f"{why} {text}{adjust}",
+                        details=dict(conf.details) | {"randomization_min_p_value": res.details["min_p_value"]})
 
 
 def _replace(e: OutcomeEffect, **changes: Any) -> OutcomeEffect:

@@ -193,3 +193,21 @@ def test_planned_pilot_reads_are_looks_with_boundaries(tmp_path):
     assert late.sequential["stage"] == "after_plan" and late.verdict == "probably faster"
     assert "No pilot plan is declared" not in present.summary(final).markup
     assert "No pilot plan is declared" in present.summary(analyze(SAMPLE, "2026-10")).markup
+
+
+def test_week_eight_of_a_one_team_pilot_has_a_finite_interval(tmp_path):
+    """Randomization over 12 teams cannot go below p = 1/12; time replicates instead (conformal)."""
+    from peereval.data.sample import generate
+    from peereval.data.sample_quirks import Quirks
+
+    generate(tmp_path / "one", seed=11, teams=12, months=30, end_month="2026-10",
+             quirks=Quirks(one_team_pilot=True, start_day="any"))
+    teams = pd.read_csv(tmp_path / "one" / "teams.csv")
+    start = pd.Timestamp(teams.loc[teams["cohort"] == "pilot", "pilot_start"].iloc[0])
+    year, week, _ = (start + pd.Timedelta(days=7 * 7)).isocalendar()
+    outcome = run_report(ReportParameters(str(tmp_path / "one"), week=f"{year}-W{week:02d}"), tmp_path / "out")
+    bug = next(o for o in json.loads(outcome.results.read_text())["outcomes"] if o["key"] == "bug_turnaround")
+    assert bug["ci_low"] is not None and bug["ci_high"] is not None and bug["ci_low"] < bug["estimate"] < bug["ci_high"]
+    assert "so time is the replication: Conformal inference over time" in bug["method"]
+    html = outcome.html.read_text(encoding="utf-8")
+    assert not [t for t in teams["team"] if t in html]  # the method text numbers, never names, the pilot team
