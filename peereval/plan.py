@@ -9,17 +9,24 @@ competency) is taken from historical exports when given, otherwise from stated a
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from peereval.estimate.power import DidDesign, OnboardingDesign, mde, power
 
 WEEKS_PER_MONTH = 365.25 / 12 / 7
-WEEKS = tuple(range(4, 27, 2))
+WEEKS = (*range(4, 13), 14, 16, 20, 26)  # one team, weekly sessions, 4-12 weeks: the recommended pilot
+TIME_DESIGN_MAX_PILOTS = 2  # up to this many pilot teams, intervals replicate over time (conformal)
+# The conformal test's standard error relative to an ideal t-test on the same gap series: 1.16-1.24
+# in benchmarks/coverage_conformal.py (one pilot of 12, 52 pre weeks, 6-8 post weeks).
+CONFORMAL_SE_FACTOR = 1.2
+MAX_WEEKS = 52
 MAX_TEAMS = 200
 
 
@@ -112,18 +119,59 @@ def _onb_design(p: PlanInputs, weeks: int, n_pilot: int | None = None) -> Onboar
                             median_days=p.median_days_competency, accrual_months=months)
 
 
+def time_se(p: PlanInputs, weeks: int) -> float:
+    """SE of the pilot-minus-control gap's before/after change on weekly cells (log hours).
+
+    The design of a one- or two-team pilot, whose interval replicates over time (conformal
+    inference on the gap series): weekly cells of ``tickets_per_team_month * 7/30.44`` tickets,
+    team shocks with the month's share ``icc`` of the variance and AR(1) persistence
+    ``serial_corr ** (7/30.44)`` a week (their long-run variance factor (1+rho)/(1-rho)), the
+    pilot average against the mean of the control teams, ``months_history`` of weeks before.
+    Multiplied by ``CONFORMAL_SE_FACTOR``, the conformal test's loss of efficiency measured in
+    its Monte Carlo (docs/validation.md), so power matches it within a few points there.
+    """
+    share = 7 / (365.25 / 12)
+    n_week = max(p.tickets_per_team_month * share, 1e-9)
+    rho = p.serial_corr ** share
+    per_period = p.sd_log_hours**2 * ((1 - p.icc) / n_week + p.icc * (1 + rho) / (1 - rho))
+    pre_weeks = p.months_history / share
+    teams = 1 / p.n_pilot_teams + 1 / p.n_control_teams
+    return CONFORMAL_SE_FACTOR * math.sqrt(teams * per_period * (1 / weeks + 1 / pre_weeks))
+
+
+def time_mde(p: PlanInputs, weeks: int) -> float:
+    """Bug-turnaround MDE (a relative change, negative = faster) of a one- or two-team pilot over time."""
+    z = stats.norm.ppf(1 - p.alpha / 2) + stats.norm.ppf(p.power)
+    return math.expm1(-z * time_se(p, weeks))
+
+
+def bug_mde(p: PlanInputs, weeks: int) -> tuple[float, str]:
+    """MDE and how it is compared: over time for one or two pilot teams, across teams otherwise."""
+    if p.n_pilot_teams <= TIME_DESIGN_MAX_PILOTS:
+        return time_mde(p, weeks), "over time (conformal)"
+    return mde(_bug_design(p, weeks), alpha=p.alpha, power=p.power).mde, "across teams (DiD)"
+
+
+def weeks_needed(p: PlanInputs) -> int | None:
+    """Fewest pilot weeks (up to a year) whose bug-turnaround MDE reaches the target; None beyond that."""
+    for w in range(1, MAX_WEEKS + 1):
+        if bug_mde(p, w)[0] >= p.bug_target:  # the smallest detectable change is at most the target's size
+            return w
+    return None
+
+
 def mde_by_length(p: PlanInputs, weeks: tuple[int, ...] = WEEKS) -> pd.DataFrame:
     """MDE per pilot length: bug turnaround as % faster, onboarding as % faster (NaN = none)."""
     rows = []
     for w in weeks:
-        bug = mde(_bug_design(p, w), alpha=p.alpha, power=p.power).mde
+        bug, how = bug_mde(p, w)
         onb_design = _onb_design(p, w)
         try:
             onb = 1 - mde(onb_design, alpha=p.alpha, power=p.power).mde
         except (ValueError, ZeroDivisionError):
             onb = float("nan")
         rows.append({"weeks": w, "bug_mde_faster": -bug, "onboarding_mde_faster": onb,
-                     "pilot_hires": onb_design.n_pilot_hires})
+                     "pilot_hires": onb_design.n_pilot_hires, "bug_compared": how})
     return pd.DataFrame(rows)
 
 
@@ -162,7 +210,12 @@ def _smallest(enough) -> int | None:
 
 def current_power(p: PlanInputs, weeks: int) -> dict[str, float]:
     """Power of the planned design (as given) against the two targets after ``weeks``."""
-    out = {"bug": power(_bug_design(p, weeks), p.bug_target, alpha=p.alpha).power}
+    if p.n_pilot_teams <= TIME_DESIGN_MAX_PILOTS:
+        z = abs(math.log1p(p.bug_target)) / time_se(p, weeks)
+        crit = stats.norm.ppf(1 - p.alpha / 2)
+        out = {"bug": float(stats.norm.sf(crit - z) + stats.norm.cdf(-crit - z))}
+    else:
+        out = {"bug": power(_bug_design(p, weeks), p.bug_target, alpha=p.alpha).power}
     try:
         out["onboarding"] = power(_onb_design(p, weeks), 1 - p.onboarding_target, alpha=p.alpha).power
     except (ValueError, ZeroDivisionError):
@@ -178,11 +231,12 @@ class Plan:
     mde: pd.DataFrame
     teams: pd.DataFrame
     power_at: dict[int, dict[str, float]]
+    weeks_for_target: int | None = None  # fewest weeks whose bug-turnaround MDE reaches the target
 
     def to_dict(self) -> dict[str, Any]:
         return {"inputs": self.inputs.to_dict(), "mde": self.mde.to_dict("records"),
                 "teams_needed": self.teams.to_dict("records"),
-                "power": {str(k): v for k, v in self.power_at.items()}}
+                "power": {str(k): v for k, v in self.power_at.items()}, "weeks_for_target": self.weeks_for_target}
 
 
 def make_plan(history_dir: str | Path | None = None, **inputs: Any) -> Plan:
@@ -195,4 +249,4 @@ def make_plan(history_dir: str | Path | None = None, **inputs: Any) -> Plan:
     """
     given = {k: v for k, v in inputs.items() if v is not None}
     p = inputs_from_history(history_dir, **given) if history_dir else PlanInputs(**given).validate()
-    return Plan(p, mde_by_length(p), teams_needed(p), {w: current_power(p, w) for w in (8, 26)})
+    return Plan(p, mde_by_length(p), teams_needed(p), {w: current_power(p, w) for w in (8, 26)}, weeks_needed(p))

@@ -71,3 +71,33 @@ def test_bad_inputs_are_refused():
         PlanInputs(n_pilot_teams=0).validate()
     with pytest.raises(ParameterError, match="bug_target must be a negative share"):
         PlanInputs(bug_target=0.2).validate()
+
+
+def test_one_team_pilot_is_planned_over_time_and_matches_the_conformal_monte_carlo():
+    """The recommended pilot (one team, weekly, 4-12 weeks) is compared over time, as the report does.
+
+    Power of the analytic approximation against the conformal Monte Carlo in docs/validation.md
+    (one pilot of 12, 52 pre weeks, AR(1) 0.5 shocks sd 0.15, 10-40 tickets a week of sd 1):
+    6 weeks 0.265 / 0.849 and 8 weeks 0.288 / 0.872 for -20% / -40%.
+    """
+    import math
+
+    from scipy import stats
+
+    from peereval.plan import bug_mde, make_plan, time_se, weeks_needed
+
+    share = 7 / 30.4375
+    p = PlanInputs(n_pilot_teams=1, n_control_teams=11, tickets_per_team_month=25 / share,
+                   sd_log_hours=math.sqrt(1.0225), icc=0.0225 / 1.0225, serial_corr=0.5 ** (1 / share),
+                   months_history=52 * share).validate()
+    for weeks, expected in ((6, (0.265, 0.849)), (8, (0.288, 0.872))):
+        got = [stats.norm.sf(1.96 - abs(math.log1p(e)) / time_se(p, weeks)) for e in (-0.2, -0.4)]
+        assert got == pytest.approx(expected, abs=0.05)
+    plan = make_plan(n_pilot_teams=1, n_control_teams=11, months_history=12)
+    m = plan.mde[plan.mde.weeks <= 12]
+    assert list(m.weeks) == list(range(4, 13)) and (m.bug_compared == "over time (conformal)").all()
+    assert np.all(np.diff(m.bug_mde_faster) < 0)
+    big = dataclasses.replace(plan.inputs, bug_target=-0.5)
+    n = weeks_needed(big)
+    assert n is not None and bug_mde(big, n)[0] >= -0.5 and (n == 1 or bug_mde(big, n - 1)[0] < -0.5)
+    assert plan.to_dict()["weeks_for_target"] == plan.weeks_for_target

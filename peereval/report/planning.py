@@ -26,6 +26,17 @@ def summary(plan: Plan) -> Html:
         + ("it would usually miss a real effect of that size." if max(pw["bug"], _nan0(pw["onboarding"])) < 0.8
            else "it would usually see a real effect of that size."),
     ]
+    if m8.bug_compared.startswith("over time"):
+        lines.append(f"With {p.n_pilot_teams} pilot team{'s' if p.n_pilot_teams != 1 else ''}, the comparison runs "
+                     "over time: the pilot's weekly gap to the control teams after its start against the weeks "
+                     "before it (the report's conformal intervals), so a long history before the start helps.")
+    weeks = plan.weeks_for_target
+    t8 = plan.teams[plan.teams.weeks == 8].iloc[0]
+    lines.append(
+        (f"A {bug_target:.0%} faster bug turnaround needs about {weeks} weeks of pilot with this design"
+         if weeks is not None else f"A {bug_target:.0%} faster bug turnaround would not be detectable within a year "
+         "with this design")
+        + f"; an 8-week pilot would need about {_teams(t8.bug_teams)} pilot teams (with as many control teams).")
     t26 = plan.teams[plan.teams.weeks == 26].iloc[0]
     lines.append(
         "To detect the targets with 80% power in a 26-week pilot you would need about "
