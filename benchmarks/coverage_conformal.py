@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from montecarlo import emit  # noqa: E402
+from montecarlo import run as run_all  # noqa: E402
 
 from peereval.estimate.conformal import conformal_did
 from peereval.estimate.did import did
@@ -150,19 +155,9 @@ def main(argv: list[str] | None = None) -> None:
     for key in keys:  # each design's seeds depend only on the root seed and its key
         seq = np.random.SeedSequence([args.seed, list(DESIGNS).index(key)])
         tasks += [(key, rep, s) for rep, s in enumerate(seq.spawn(args.reps))]
-    rows: list[dict] = []
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            for part in pool.map(one_rep, tasks, chunksize=8):
-                rows.extend(part)
-    else:
-        for task in tasks:
-            rows.extend(one_rep(task))
+    rows = run_all(one_rep, tasks, args.jobs, chunksize=8)
     text = to_markdown(summarise(rows), time.perf_counter() - t0)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

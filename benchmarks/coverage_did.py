@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from montecarlo import emit, run  # noqa: E402
 
 from peereval.estimate.did import did
 
@@ -140,20 +144,10 @@ def main(argv: list[str] | None = None) -> None:
     tasks = [
         (d, rep, s) for d in which for rep, s in enumerate(seqs[d].spawn(args.reps))
     ]
-    rows: list[dict] = []
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            for part in pool.map(one_rep, tasks, chunksize=8):
-                rows.extend(part)
-    else:
-        for task in tasks:
-            rows.extend(one_rep(task))
+    rows = run(one_rep, tasks, args.jobs, chunksize=8)
     seconds = time.perf_counter() - start
     text = to_markdown(summarise(rows), args.reps, seconds)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from montecarlo import emit, markdown_table, run  # noqa: E402
 from scipy import stats
 
 from peereval.estimate.did import did
@@ -116,11 +120,7 @@ def to_markdown(table: pd.DataFrame, reps: int, seconds: float) -> str:
         "t(G-1) reference. Wild: restricted wild cluster bootstrap-t, 999 Rademacher draws, interval "
         "by test inversion.\n\n"
     )
-    cols = list(table.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, r in table.iterrows():
-        lines.append("| " + " | ".join(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in cols) + " |")
-    return head + "\n".join(lines) + f"\n\nWall time: {seconds:.0f} s.\n"
+    return head + markdown_table(table) + f"\n\nWall time: {seconds:.0f} s.\n"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -135,19 +135,9 @@ def main(argv: list[str] | None = None) -> None:
     which = range(len(DESIGNS)) if args.designs is None else [int(i) for i in args.designs.split(",")]
     seqs = np.random.SeedSequence(args.seed).spawn(len(DESIGNS))
     tasks = [(d, rep, s) for d in which for rep, s in enumerate(seqs[d].spawn(args.reps))]
-    rows: list[dict] = []
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            for part in pool.map(one_rep, tasks, chunksize=16):
-                rows.extend(part)
-    else:
-        for task in tasks:
-            rows.extend(one_rep(task))
+    rows = run(one_rep, tasks, args.jobs, chunksize=16)
     text = to_markdown(summarise(rows), args.reps, time.perf_counter() - start)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

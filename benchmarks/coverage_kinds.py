@@ -30,12 +30,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from montecarlo import run  # noqa: E402
 
 from peereval.config import ProgramConfig
 from peereval.data.cohort import CohortData
@@ -241,14 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     seqs = dict(zip([(d, k) for d in range(len(DESIGNS)) for k in KINDS],
                     root.spawn(len(DESIGNS) * len(KINDS)), strict=True))
     tasks = [(d, k, rep, s) for d in which for k in kinds for rep, s in enumerate(seqs[d, k].spawn(args.reps))]
-    rows: list[dict] = []
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            for part in pool.map(one_rep, tasks, chunksize=4):
-                rows.extend(part)
-    else:
-        for task in tasks:
-            rows.extend(one_rep(task))
+    rows = run(one_rep, tasks, args.jobs, chunksize=4)
     text = to_markdown(summarise(rows), args.reps, time.perf_counter() - t0)
     print(text)
     if args.out:

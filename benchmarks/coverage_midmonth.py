@@ -27,11 +27,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from montecarlo import emit, markdown_table, run  # noqa: E402
 
 from peereval.estimate.did import did
 
@@ -131,11 +135,7 @@ def to_markdown(table: pd.DataFrame, reps: int, seconds: float) -> str:
             f"starts on a random weekday of the wave's month, team and month effects, trend, AR(1) team-month "
             f"shocks (rho={RHO}), true effect {EFFECT} on log hours. Monte Carlo standard error of a 95% "
             f"coverage: {math.sqrt(0.95 * 0.05 / reps):.3f}.\n\n")
-    cols = list(table.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, r in table.iterrows():
-        lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r) + " |")
-    return head + "\n".join(lines) + f"\n\nWall time: {seconds:.0f} s.\n"
+    return head + markdown_table(table) + f"\n\nWall time: {seconds:.0f} s.\n"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -151,19 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     for (d, scenario), seq in zip([(d, s) for d in range(len(DESIGNS)) for s in SCENARIOS],
                                   root.spawn(len(DESIGNS) * len(SCENARIOS)), strict=True):
         tasks += [(d, scenario, rep, s) for rep, s in enumerate(seq.spawn(args.reps))]
-    rows: list[dict] = []
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            for part in pool.map(one_rep, tasks, chunksize=4):
-                rows.extend(part)
-    else:
-        for task in tasks:
-            rows.extend(one_rep(task))
+    rows = run(one_rep, tasks, args.jobs, chunksize=4)
     text = to_markdown(summarise(rows), args.reps, time.perf_counter() - t0)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":
