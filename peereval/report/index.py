@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from peereval.report.charts import COLORS, _style
-from peereval.report.outcome_wording import amount
+from peereval.report.outcome_wording import amount, span
 from peereval.report.present import esc, figure
 
 MOVED = 0.05  # an estimate "moved" when it shifts by 5 percentage points (or 0.05 units) or more
@@ -136,8 +136,7 @@ def _write_page(out: Path, period: str) -> Path | None:
             if o.get("estimate") is None:
                 cells.append("—")
             else:
-                cells.append(f"{amount(o, o['estimate'])} ({amount(o, o.get('ci_low'))} to "
-                             f"{amount(o, o.get('ci_high'))})")
+                cells.append(f"{amount(o, o['estimate'])} ({span(o, o.get('ci_low'), o.get('ci_high'))})")
         note = " ".join(changes(prev, d))
         read = d.get("read") or d["month"]
         rows.append(f'<tr><td><a href="{esc(read)}/index.html">{esc(read)}</a></td>'

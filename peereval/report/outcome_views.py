@@ -25,8 +25,7 @@ def overview(a: MonthlyAnalysis) -> Html:
     for r in a.outcomes:
         d = r.to_dict()
         est = "—" if d.get("refused") else outcome_wording.amount(d, d.get("estimate"))
-        ci = "—" if d.get("ci_low") is None else \
-            f"{outcome_wording.amount(d, d['ci_low'])} to {outcome_wording.amount(d, d['ci_high'])}"
+        ci = outcome_wording.span(d, d.get("ci_low"), d.get("ci_high"))
         target = "—" if d.get("target") is None else outcome_wording.amount(d, d["target"])
         rows.append([esc(r.outcome.name), esc(est), esc(ci), esc(r.verdict), esc(target), esc(r.status)])
     return _table(["outcome", "estimated effect", "95% interval", "verdict", "target", "target status"], rows,
@@ -204,7 +203,7 @@ def dose(r: OutcomeReport) -> Html:
         return Html("")
     d = r.to_dict()
     rows = [[esc(x.dose), esc(outcome_wording.amount(d, x.change)),
-             esc(f"{outcome_wording.amount(d, x.ci_low)} to {outcome_wording.amount(d, x.ci_high)}"),
+             esc(outcome_wording.span(d, x.ci_low, x.ci_high)),
              f"{int(x.team_months)}"] for x in dr.table.itertuples()]
     return _table(["sessions attended per person per month", "change", "95% interval", "pilot team-months"], rows,
                   caption="Do teams that attend more improve more? (observational)",

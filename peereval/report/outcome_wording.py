@@ -93,6 +93,15 @@ def amount(d: dict, x: float | None) -> str:
     return f"{abs(x):.0%} {up}"
 
 
+def span(d: dict, lo: float | None, hi: float | None) -> str:
+    """"5% faster to 28% faster": an interval's ends in the outcome's words, the smaller change first."""
+    if _missing(lo) or _missing(hi):
+        return "—"
+    if d["kind"] == "duration":  # a duration's lower end is the larger speed-up
+        lo, hi = hi, lo
+    return f"{amount(d, lo)} to {amount(d, hi)}"
+
+
 def interval(d: dict) -> str:
     lo, hi = d.get("ci_low"), d.get("ci_high")
     if _missing(lo) or _missing(hi):
