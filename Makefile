@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-test
 MONTH  ?=
 ARGS   := $(if $(MONTH),--month $(MONTH),)
 
-.PHONY: env report test fuzz lab docs lint browser clean benchmarks
+.PHONY: env report test fuzz lab docs lint browser postgres clean benchmarks
 
 env: $(STAMP)
 
@@ -27,7 +27,15 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
-test: $(STAMP) browser
+# A real PostgreSQL server for the database-source tests (Debian package; the tests start their own
+# throwaway server with initdb/pg_ctl on a free local port, and skip with the reason if it is missing).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql for the database tests"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi; }
+
+test: $(STAMP) browser postgres
 	$(BIN)/ruff check peereval tests benchmarks notebooks
 	$(BIN)/pytest --nbval-lax
 

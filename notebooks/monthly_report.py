@@ -35,6 +35,7 @@ onboarding_target: Optional[float] = None  # share faster onboarding (None: prog
 bug_turnaround_target: Optional[float] = None  # proportional change, e.g. -0.10 (None: no target)
 alpha: float = 0.05  # two-sided level of the intervals
 strict: bool = False  # treat any excluded row as an error
+config: str = ""  # program.toml to use (default: the data folder's, or the database's program table)
 generated_at: str = ""  # set by the runner: when this report was produced (UTC)
 analysis_cache: str = ""  # set by the runner: its results for the same inputs (no rows), to avoid a second load
 
@@ -52,6 +53,7 @@ analysis = pr.analyze(
     bug_turnaround_target=bug_turnaround_target,
     alpha=alpha,
     strict=strict,
+    config=config,
     cache=analysis_cache,
 )
 

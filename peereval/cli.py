@@ -24,7 +24,10 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-DataDir = Annotated[Path, typer.Argument(help="folder with teams, people, sessions, … exports")]
+DataDir = Annotated[str, typer.Argument(help="folder with teams, people, sessions, … exports; or a DuckDB file "
+                                              "(exports.duckdb) or a PostgreSQL URL (postgresql://user@host/db?schema=s)")]
+ConfigFile = Annotated[Path | None, typer.Option(
+    "--config", help="program.toml to use (default: the folder's own, or a database's 'program' table)")]
 
 
 def _months(spec: str) -> list[str]:
@@ -61,6 +64,7 @@ def report(
     bug_turnaround_target: Annotated[float | None, typer.Option(help="proportional change, e.g. -0.1")] = None,
     alpha: Annotated[float, typer.Option(help="two-sided level of the intervals")] = 0.05,
     strict: Annotated[bool, typer.Option("--strict", help="treat any excluded row as an error")] = False,
+    config: ConfigFile = None,
 ) -> None:
     """Render the report to OUT/YYYY-MM/index.html (monthly) or OUT/YYYY-Www/index.html (weekly), + results.json."""
     from peereval.report.analysis import ReportParameters
@@ -74,14 +78,14 @@ def report(
     if week or weeks:
         targets, weekly = _weeks(weeks or week), True
     else:
-        targets, weekly = (_months(months or month) if (months or month) else [_latest_month(data_dir)]), False
+        targets, weekly = (_months(months or month) if (months or month) else [_latest_month(data_dir, config)]), False
     for m in targets:
         params = ReportParameters(
             data_dir=str(data_dir), month="" if weekly else m, week=m if weekly else "",
             min_group_size=min_group_size,
             participation_target=participation_target, sessions_target=sessions_target,
             onboarding_target=onboarding_target, bug_turnaround_target=bug_turnaround_target,
-            alpha=alpha, strict=strict,
+            alpha=alpha, strict=strict, config=str(config or ""),
         )
         with out.status(f"[{m}] starting") as status:
             outcome = run_report(params, out_dir, progress=lambda msg, m=m: status.update(f"[{m}] {msg}"))
@@ -110,11 +114,11 @@ def _weeks(spec: str) -> list[str]:
     return out
 
 
-def _latest_month(data_dir: Path) -> str:
+def _latest_month(data_dir: str, config: Path | None = None) -> str:
     from peereval.data.cohort import load
     from peereval.describe import latest_month
 
-    month = latest_month(load(data_dir))
+    month = latest_month(load(data_dir, config_file=config))
     if month is None:
         raise DataError([])
     return month
@@ -125,16 +129,19 @@ def validate(
     data_dir: DataDir,
     month: Annotated[str | None, typer.Option(help="check as of the end of this month (YYYY-MM)")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="treat any excluded row as an error")] = False,
+    config: ConfigFile = None,
 ) -> None:
-    """Check a data folder and print the data-quality ledger (exit 0 usable, 2 not)."""
+    """Check a data folder (or database) and print the data-quality ledger (exit 0 usable, 2 not)."""
     import pandas as pd
     from rich.table import Table
 
     from peereval.data.cohort import load
 
     cutoff = None if month is None else pd.Period(_months(month)[0], "M").end_time.normalize()
-    data = load(data_dir, cutoff=cutoff, strict=strict)
-    table = Table(title=f"Data-quality ledger for {data_dir}" + (f" (cutoff {cutoff.date()})" if cutoff else ""))
+    from peereval.data.database import display, is_database
+
+    data = load(data_dir, cutoff=cutoff, strict=strict, config_file=config)
+    table = Table(title=f"Data-quality ledger for {display(data_dir) if is_database(data_dir) else data_dir}" + (f" (cutoff {cutoff.date()})" if cutoff else ""))
     for col in ("table", "rows read", "rows used", "excluded / notes"):
         table.add_column(col)
     for name, entry in data.ledger.to_dict().items():

@@ -153,14 +153,27 @@ def _plan_date(value: Any) -> Any:
     return value
 
 
-def load_config(folder: str | Path) -> ProgramConfig:
-    """Read ``program.toml`` from the data folder (defaults when absent)."""
-    path = Path(folder) / CONFIG_FILE
-    if not path.exists():
+def load_config(folder: str | Path, file: str | Path | None = None) -> ProgramConfig:
+    """Read ``program.toml`` from the data folder, or ``file`` when given (defaults when absent)."""
+    path = Path(file) if file else Path(folder) / CONFIG_FILE
+    if not path.is_file():
+        if file:
+            raise DataError([Problem(str(file), "config file not found",
+                                     "give the path of program.toml with --config (or leave it out for the defaults)")])
         return ProgramConfig()
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError([Problem(CONFIG_FILE, f"is not valid TOML ({exc})",
+                                 "fix the syntax, e.g. `min_group_size = 5` under [program]")]) from None
+    return parse_config(text)
+
+
+def parse_config(text: str) -> ProgramConfig:
+    """A program configuration from ``program.toml``'s text (from a file, or a database's ``program`` table)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise DataError([Problem(CONFIG_FILE, f"is not valid TOML ({exc})",
                                  "fix the syntax, e.g. `min_group_size = 5` under [program]")]) from None
     problems: list[Problem] = []

@@ -14,7 +14,7 @@ class Problem:
     what: str
     fix: str
     column: str | None = None
-    row: int | None = None
+    row: int | str | None = None  # a file line, or the key of a database row
 
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file}:{self.row}"

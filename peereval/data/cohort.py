@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from peereval.config import ProgramConfig, load_config
+from peereval.config import ProgramConfig
 from peereval.data import outcome_tables
 from peereval.data.contract import TABLES, empty_table
 from peereval.data.ledger import Ledger
-from peereval.data.reading import ROW, RawTable, find_files, fingerprint, read_table
+from peereval.data.reading import ROW, RawTable
+from peereval.data.sources import open_source, relabel
 from peereval.data.validation import (
     Collector,
     apply_row_rules,
@@ -45,7 +47,7 @@ class CohortData:
     config: ProgramConfig
     ledger: Ledger
     cutoff: pd.Timestamp | None
-    source: Path
+    source: Path | str  # the folder, or the database (URL without password, or .duckdb file name)
     fingerprint: str
     files: dict[str, str] = field(default_factory=dict)
     missing_tables: tuple[str, ...] = ()
@@ -72,7 +74,8 @@ class CohortData:
                           if self.provided(t))
         extra = "".join(f", {len(v):,} {k}" for k, v in self.outcome_tables.items())
         left_out = sum(self.ledger.excluded(t) for t in self.ledger.rows_read)
-        return (f"CohortData({self.source.name}, cutoff {cutoff}: {len(self.teams)} teams "
+        name = self.source.name if isinstance(self.source, Path) else self.source
+        return (f"CohortData({name}, cutoff {cutoff}: {len(self.teams)} teams "
                 f"({len(self.pilot_teams)} pilot), {sizes}{extra}; {left_out:,} rows left out, see .ledger)")
 
 
@@ -89,8 +92,12 @@ def _parse_cutoff(cutoff) -> pd.Timestamp | None:
 
 
 def load(path: str | Path, cutoff=None, *, strict: bool = False,
-         config: ProgramConfig | None = None) -> CohortData:
-    """Load and validate a data folder.
+         config: ProgramConfig | None = None, config_file: str | Path | None = None) -> CohortData:
+    """Load and validate a data folder, a DuckDB file or a PostgreSQL database (URL).
+
+    A database holds one table per export, named as in the data contract (see
+    :mod:`peereval.data.database`); ``config_file`` is program.toml (for a folder it defaults
+    to the one inside it; a database may hold it in a ``program`` table instead).
 
     ``cutoff`` (inclusive last day, e.g. the end of the report month) drops nothing silently:
     later rows are counted as "after cutoff", and tickets resolved after it count as still open.
@@ -105,14 +112,19 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
         >>> data.ledger.to_dict()["tickets"]["excluded"]
         {'ticket type not counted (only bug)': 1377}
     """
-    folder = Path(path)
-    if not folder.is_dir():
-        raise DataError([Problem(str(folder), "is not a folder", "give the folder that holds teams.csv, people.csv, …")])
-    cfg = config or load_config(folder)
+    source = open_source(path, config_file)
+    try:
+        return _load(source, cutoff, strict, config)
+    finally:
+        source.close()
+
+
+def _load(source, cutoff, strict: bool, config: ProgramConfig | None) -> CohortData:
+    cfg = source.config() if config is None else config
     cut = _parse_cutoff(cutoff)
     extra = outcome_tables.specs(cfg.outcomes)
     all_specs = {**TABLES, **extra}
-    files, problems = find_files(folder, extra)
+    files, problems = source.find(extra)
     out = Collector()
     out.problems.extend(problems)
     out.problems.extend(outcome_tables.contract_column_problems(cfg.outcomes))
@@ -121,10 +133,9 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
     for name, spec in all_specs.items():
         if name not in files:
             if spec.required and name not in ambiguous:
-                out.problems.append(Problem(f"{name}.csv", "required file is missing",
-                                            f"add {name}.csv (or .parquet/.xlsx) to {folder}"))
+                out.problems.append(source.missing(name))
             continue
-        raw, probs = read_table(name, files[name])
+        raw, probs = source.read(name, files[name], all_specs[name])
         out.problems.extend(probs)
         if raw is not None:
             raws[name] = raw
@@ -138,13 +149,13 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
         raw = raws[name] = drop_header_rows(raw, spec, out)
         if spec.key and spec.key in raw.frame.columns:
             # an exact repeat (an HR re-export listing a person twice) is harmless: counted, not fatal
-            raw = raws[name] = RawTable(raw.name, raw.path, exclude_duplicate_rows(raw.frame, name, raw.file, out))
+            raw = raws[name] = dataclasses.replace(raw, frame=exclude_duplicate_rows(raw.frame, name, raw.file, out))
             check_unique(raw.frame, spec.key, raw.file, out)
         frame = type_table(raw, spec, out, rows_are_design=(name == "teams"))
         if frame is not None:
             typed[name] = frame
     if out.problems:
-        raise DataError(out.problems)
+        raise DataError(relabel(out.problems, raws))
 
     _check_design(typed, raws, out)
     _link_tables(typed, raws, out)
@@ -152,7 +163,7 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
     _apply_scope(typed, raws, cfg, cut, out)
     _check_limits(raws, out, strict)
     if out.problems:
-        raise DataError(out.problems)
+        raise DataError(relabel(out.problems, raws))
 
     ledger = Ledger(rows_read=dict(out.rows_read), exclusions=tuple(out.exclusions), notes=tuple(out.notes))
     tables = {}
@@ -160,8 +171,8 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
         frame = typed.get(name, empty_table(spec))
         tables[name] = frame.drop(columns=[ROW], errors="ignore").reset_index(drop=True)
     return CohortData(
-        **{n: tables[n] for n in TABLES}, config=cfg, ledger=ledger, cutoff=cut, source=folder.resolve(),
-        fingerprint=fingerprint(folder, files), files={k: v.name for k, v in files.items()},
+        **{n: tables[n] for n in TABLES}, config=cfg, ledger=ledger, cutoff=cut, source=source.root,
+        fingerprint=source.fingerprint(files), files=source.describe(files),
         missing_tables=tuple(n for n in all_specs if n not in files),
         outcome_tables={n: tables[n] for n in extra},
     )

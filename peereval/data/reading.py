@@ -11,7 +11,7 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,7 @@ class RawTable:
     name: str
     path: Path
     frame: pd.DataFrame  # includes the ROW column
+    labels: Callable[[int], str] | None = None  # database rows: ROW -> the key that names the row
 
     @property
     def file(self) -> str:
@@ -59,11 +60,11 @@ def find_files(folder: Path, extra: Iterable[str] = ()) -> tuple[dict[str, Path]
     return found, problems
 
 
-def fingerprint(folder: Path, files: dict[str, Path]) -> str:
+def fingerprint(folder: Path, files: dict[str, Path], config_file: Path | None = None) -> str:
     """sha256 over the names and bytes of the input files (and program.toml), in a fixed order."""
     digest = hashlib.sha256()
     paths = sorted(files.values(), key=lambda p: p.name)
-    config = folder / "program.toml"
+    config = config_file or folder / "program.toml"
     if config.exists():
         paths.append(config)
     for path in paths:

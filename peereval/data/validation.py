@@ -6,6 +6,7 @@ Two outcomes for anything wrong: a *problem* (the folder cannot be used until it
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 
@@ -306,7 +307,7 @@ def drop_header_rows(raw: RawTable, spec: TableSpec, out: Collector) -> RawTable
     mask[rows] = True
     frame = out.exclude(spec.name, raw.file, raw.frame, mask, "repeated header row (not data)", kind="scope",
                         fix="remove the header lines repeated inside the file")
-    return RawTable(raw.name, raw.path, frame)
+    return dataclasses.replace(raw, frame=frame)
 
 
 def exclude_duplicate_rows(df: pd.DataFrame, table: str, file: str, out: Collector) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from peereval import checks
 from peereval import heterogeneity as het
 from peereval.config import ProgramConfig
 from peereval.data.cohort import CohortData, load
+from peereval.data.database import display
 from peereval.describe import trend, typical
 from peereval.effects import OutcomeEffect, effect
 from peereval.errors import ParameterError
@@ -43,6 +44,7 @@ class ReportParameters:
     alpha: float = 0.05
     strict: bool = False
     week: str = ""  # … or an ISO week YYYY-Www for a weekly read (the cutoff is its Sunday)
+    config: str = ""  # program.toml to use (default: the data folder's, or a database's ``program`` table)
 
     def validate(self) -> ReportParameters:
         problems = []
@@ -53,8 +55,12 @@ class ReportParameters:
                 problems.append(f"week must be an ISO week like 2026-W37, got {self.week!r}")
         elif read_kind(self.month) != "month":
             problems.append(f"month must look like YYYY-MM (e.g. 2026-10), got {self.month!r}")
-        if not Path(self.data_dir).is_dir():
+        from peereval.data.database import is_database
+
+        if not (is_database(self.data_dir) or Path(self.data_dir).is_dir()):
             problems.append(f"data folder {self.data_dir!r} does not exist")
+        if self.config and not Path(self.config).is_file():
+            problems.append(f"config file {self.config!r} does not exist")
         if not (isinstance(self.alpha, float) and 0 < self.alpha < 0.5):
             problems.append(f"alpha must be a number between 0 and 0.5 (e.g. 0.05), got {self.alpha!r}")
         if self.min_group_size is not None and (not isinstance(self.min_group_size, int) or self.min_group_size < 1):
@@ -181,7 +187,8 @@ class MonthlyAnalysis:
             "period": self.params.period,
             "cutoff": self.inputs.cutoff.date().isoformat() if self.inputs.cutoff is not None else None,
             "program": self.inputs.config.name,
-            "parameters": self.params.to_dict() | {"data_dir": str(Path(self.params.data_dir).name)},
+            "parameters": self.params.to_dict() | {"data_dir": display(self.params.data_dir),
+                                                   "config": Path(self.params.config).name},
             "config": self.inputs.config.to_dict(),
             "input_fingerprint": self.inputs.fingerprint,
             "kpis": k["kpis"],
@@ -228,7 +235,7 @@ def analyze(data_dir: str | Path, month: str = "", *, min_group_size: int | None
             participation_target: float | None = None, sessions_target: float | None = None,
             onboarding_target: float | None = None, bug_turnaround_target: float | None = None,
             alpha: float = 0.05, strict: bool = False, cache: str | Path | None = None,
-            week: str = "") -> MonthlyAnalysis:
+            week: str = "", config: str | Path = "") -> MonthlyAnalysis:
     """Load the folder with the read's cutoff and compute everything the report shows.
 
     A read is a ``month`` (YYYY-MM) or an ISO ``week`` (YYYY-Www); every estimate then compares
@@ -241,19 +248,24 @@ def analyze(data_dir: str | Path, month: str = "", *, min_group_size: int | None
         data_dir=str(data_dir), month=month, min_group_size=min_group_size,
         participation_target=participation_target, sessions_target=sessions_target,
         onboarding_target=onboarding_target, bug_turnaround_target=bug_turnaround_target,
-        alpha=float(alpha), strict=strict, week=week or "",
+        alpha=float(alpha), strict=strict, week=week or "", config=str(config or ""),
     ).validate()
     cached = _from_cache(cache, params)
     if cached is not None:
         return cached
-    from peereval.config import load_config
+    from peereval.data.sources import open_source
 
-    config = load_config(data_dir).with_overrides(
+    source = open_source(data_dir, params.config or None)
+    try:
+        program = source.config()
+    finally:
+        source.close()
+    program = program.with_overrides(
         min_group_size=min_group_size, participation_rate=participation_target,
         sessions_per_month=sessions_target, onboarding_speedup=onboarding_target,
         bug_turnaround=bug_turnaround_target,
     )
-    data = load(data_dir, cutoff=params.cutoff, strict=strict, config=config)
+    data = load(data_dir, cutoff=params.cutoff, strict=strict, config=program, config_file=params.config or None)
     return summarise(data, params)
 
 
@@ -362,12 +374,18 @@ def _from_cache(cache: str | Path | None, params: ReportParameters) -> MonthlyAn
         return None
     if not isinstance(cached, MonthlyAnalysis):
         return None
-    same = {k: v for k, v in cached.params.to_dict().items() if k != "data_dir"} == \
-        {k: v for k, v in params.to_dict().items() if k != "data_dir"}
+    same = {k: v for k, v in cached.params.to_dict().items() if k not in ("data_dir", "config")} == \
+        {k: v for k, v in params.to_dict().items() if k not in ("data_dir", "config")}
+    if not same:
+        return None
+    from peereval.data.database import is_database
+
+    if is_database(params.data_dir):  # written by this run's runner moments ago; re-reading would cost a load
+        return cached if display(cached.params.data_dir) == display(params.data_dir) else None
     folder = Path(params.data_dir)
     from peereval.data import outcome_tables
 
     files, _ = find_files(folder, outcome_tables.specs(cached.inputs.config.outcomes))
-    if not same or fingerprint(folder, files) != cached.inputs.fingerprint:
+    if fingerprint(folder, files, Path(params.config) if params.config else None) != cached.inputs.fingerprint:
         return None
     return cached

@@ -30,12 +30,29 @@ class Comments:
     reason: str = ""
 
 
-def person_terms(folder: Path) -> set[str]:
+def _database_people(target: str):
+    from peereval.data.contract import TABLES
+    from peereval.data.sources import DatabaseSource
+
+    source = DatabaseSource(target)
+    try:
+        found, _ = source.find(())
+        return source.read("people", found["people"], TABLES["people"])[0] if "people" in found else None
+    finally:
+        source.close()
+
+
+def person_terms(folder: Path | str) -> set[str]:
     """Lower-cased names, name parts, e-mails (and their local parts) and ids from the people export."""
-    files, _ = find_files(folder)
-    if "people" not in files:
-        return set()
-    raw, _ = read_table("people", files["people"])
+    from peereval.data.database import is_database
+
+    if is_database(folder):  # a database: read people through the same source as the loader
+        raw = _database_people(folder)
+    else:
+        files, _ = find_files(folder)
+        if "people" not in files:
+            return set()
+        raw, _ = read_table("people", files["people"])
     if raw is None:
         return set()
     terms: set[str] = set()

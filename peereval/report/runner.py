@@ -206,8 +206,12 @@ def run_report(params: ReportParameters, out_dir: str | Path = "reports", *,
     out.mkdir(parents=True, exist_ok=True)
     progress(f"data usable: {sum(t['rows_read'] for t in analysis.inputs.ledger.values()):,} rows read")
     run = {"generated_at": _now()}
-    nb_params = params.to_dict() | {"data_dir": str(Path(params.data_dir).resolve()),
-                                    "generated_at": run["generated_at"]}
+    from peereval.data.database import is_database
+
+    nb_params = params.to_dict() | {"generated_at": run["generated_at"],
+                                    "data_dir": params.data_dir if is_database(params.data_dir)
+                                    else str(Path(params.data_dir).resolve()),
+                                    "config": str(Path(params.config).resolve()) if params.config else ""}
     doc = json.dumps(results_document(analysis, run), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     final = publish_notebook(REPORT_NOTEBOOK, nb_params, out, params.read, {"results.json": doc}, progress,
                              cache=analysis)
