@@ -69,7 +69,7 @@ class Integrity:
 
 def placebo_pretrend(rows: pd.DataFrame, starts: pd.Series, *, weights: str | None = None, covariates_of=None,
                      lead: int = PLACEBO_LEAD_MONTHS, conf_level: float = 0.95, seed: int = 0,
-                     period: str = "month") -> tuple[EffectResult | None, str | None]:
+                     period: str = "month", weight_type: str = "analytic") -> tuple[EffectResult | None, str | None]:
     """Placebo DiD on the periods before the start: were pilot teams already diverging?
 
     Pretends each pilot team started ``lead`` periods before its real start (fewer when there is
@@ -77,7 +77,8 @@ def placebo_pretrend(rows: pd.DataFrame, starts: pd.Series, *, weights: str | No
     from before any real exposure. Under parallel trends the placebo effect is zero; its p-value
     is the pre-trend test (false alarms and power in docs/validation.md). ``rows`` has team,
     period, treated and y; ``starts`` maps pilot teams to the period of their real start;
-    ``covariates_of(pre)`` adds adjustment columns and returns their names.
+    ``covariates_of(pre)`` adds adjustment columns and returns their names; ``weight_type`` as in
+    :func:`~peereval.estimate.did.did` (``"frequency"`` for cells standing for their rows).
     Returns (result, None) or (None, why it cannot be checked).
     """
     if starts.empty:
@@ -92,7 +93,7 @@ def placebo_pretrend(rows: pd.DataFrame, starts: pd.Series, *, weights: str | No
     covariates = covariates_of(pre) if covariates_of is not None else []
     try:
         res = did(pre, outcome="y", unit="team", time="period", treated="placebo", cluster="team",
-                  covariates=covariates, weights=weights, conf_level=conf_level, seed=seed)
+                  covariates=covariates, weights=weights, conf_level=conf_level, seed=seed, weight_type=weight_type)
     except (EstimationError, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
         return None, f"the placebo comparison cannot be estimated ({exc})"
     method = (f"Placebo test: each pilot team pretends to start {lead} {period}s before its real start, on "

@@ -219,14 +219,18 @@ def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int, cluster: s
     refused = _refuse(t, n_pilot, o)
     if refused:
         return OutcomeEffect(o, None, refused=refused, **base)
-    weights = frame.weight
+    weights, weight_type = frame.weight, "analytic"
     if o.kind == "duration":
-        fit_frame, (covariates, note) = t, adjustments(t, o.adjust_for)
+        # fixed effects, adjustment levels and treated are constant within team-period-level cells, so
+        # the count-weighted cells give the row-level fit, CR1, wild and randomization p-values exactly
+        fit_frame, weights, weight_type = adjustment_cells(t, o.adjust_for), "n", "frequency"
+        covariates, note = adjustments(fit_frame, o.adjust_for, weights="n")
     else:
         fit_frame, covariates, note, weights = frame.cells(), [], "", "n"
     try:
         res = did(fit_frame, outcome="y", unit="team", time="period", treated="treated", cluster=cluster,
-                  covariates=covariates, weights=weights, conf_level=conf_level, seed=seed)
+                  covariates=covariates, weights=weights, conf_level=conf_level, seed=seed,
+                  weight_type=weight_type)
     except EstimationError as exc:  # the data cannot support the comparison: say why, keep the report
         return OutcomeEffect(o, None, refused=str(exc), **base)
     what = {"duration": "log change in hours", "proportion": "change in share", "rate": "change in rate",
@@ -243,18 +247,24 @@ def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int, cluster: s
     naive = (np.average(pilot.loc[after, "y"], weights=pw[after]) - np.average(pilot.loc[before, "y"], weights=pw[before])
              if after.any() and before.any() else math.nan)
     fit_frame = fit_frame.assign(first_treated=fit_frame["team"].map(started))
-    events = _safe(lambda: event_study(fit_frame, outcome="y", unit="team", time="period",
+    by_row = t.assign(first_treated=t["team"].map(started)) if o.kind == "duration" else fit_frame
+    events = _safe(lambda: event_study(by_row, outcome="y", unit="team", time="period",
                                        first_treated="first_treated", cluster="team", conf_level=conf_level))
-    cells = fit_frame.groupby(["team", "period"], as_index=False).agg(y=("y", "mean"),
-                                                                      first_treated=("first_treated", "first"))
+    if o.kind == "duration":  # team-period means of the rows, from their sub-cells
+        cells = fit_frame.assign(_ny=fit_frame["n"] * fit_frame["y"]).groupby(["team", "period"], as_index=False).agg(
+            n=("n", "sum"), ny=("_ny", "sum"), first_treated=("first_treated", "first"))
+        cells = cells.assign(y=cells["ny"] / cells["n"])[["team", "period", "y", "first_treated"]]
+    else:
+        cells = fit_frame.groupby(["team", "period"], as_index=False).agg(y=("y", "mean"),
+                                                                          first_treated=("first_treated", "first"))
     cells = cells[cells.groupby("period")["team"].transform("size") == cells["team"].nunique()]  # balanced
     stag = _safe(lambda: staggered_did(cells, outcome="y", unit="team", time="period", first_treated="first_treated",
                                        control=control,
                                        conf_level=conf_level, seed=seed).aggregate("simple"))
     pilots = cal.start_periods()
     placebo, placebo_note = placebo_pretrend(
-        fit_frame, pilots, weights=weights,
-        covariates_of=(lambda pre: adjustments(pre, o.adjust_for)[0]) if o.kind == "duration" else None,
+        fit_frame, pilots, weights=weights, weight_type=weight_type,
+        covariates_of=(lambda pre: adjustments(pre, o.adjust_for, weights="n")[0]) if o.kind == "duration" else None,
         conf_level=conf_level, seed=seed, period=cal.period)
     out = OutcomeEffect(o, res, baseline=baseline if o.kind in ("proportion", "rate") else math.nan,
                         staggered=stag, events=events, placebo=placebo, placebo_note=placebo_note, **base)
@@ -306,11 +316,26 @@ def _refuse(t: pd.DataFrame, n_pilot: int, o: Outcome) -> str | None:
     return None
 
 
-def adjustments(t: pd.DataFrame, columns: tuple[str, ...]) -> tuple[list[str], str]:
+def adjustment_cells(t: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Rows collapsed to (team, period, adjustment levels) cells: count ``n``, mean ``y``, ``treated``, ``cohort``.
+
+    Every regressor of the duration DiD is constant within these cells, so a fit weighted by ``n``
+    as frequency weights is the row-level fit (see :func:`~peereval.estimate.did.did`).
+    """
+    keys = ["team", "period", *[c for c in columns if c in t.columns]]
+    cells = t.groupby(keys, as_index=False, sort=True, observed=True).agg(
+        n=("y", "size"), y=("y", "mean"), treated=("treated", "first"), cohort=("cohort", "first"))
+    cells["n"] = cells["n"].astype(float)
+    return cells
+
+
+def adjustments(t: pd.DataFrame, columns: tuple[str, ...], weights: str | None = None) -> tuple[list[str], str]:
     """Indicator columns for each adjustment's levels that the fixed effects do not absorb (added to ``t``).
 
     Blank values are their own level ("unknown"). Levels that coincide with particular teams or
     months (e.g. only one team labels priorities) cannot be adjusted for and are left out, with a note.
+    ``weights``: a column of frequency weights (cells standing for that many rows; the check is then
+    the row-level one).
     """
     names: list[str] = []
     notes: list[str] = []
@@ -337,11 +362,14 @@ def adjustments(t: pd.DataFrame, columns: tuple[str, ...]) -> tuple[list[str], s
         return [], " ".join(notes)
     ucodes, n_unit = codes_of(t["team"])
     tcodes, n_time = codes_of(t["period"])
-    z = TwoWayFE(ucodes, tcodes, n_unit, n_time).demean(t[names].to_numpy())
+    w = None if weights is None else t[weights].to_numpy(dtype=float)
+    z = TwoWayFE(ucodes, tcodes, n_unit, n_time, w).demean(t[names].to_numpy())
+    root = np.ones(len(z)) if w is None else np.sqrt(w)  # rows' singular values from their cells
     keep: list[int] = []
     for j in range(len(names)):  # greedy: keep a level if it adds a direction the kept ones lack
         trial = z[:, keep + [j]]
-        if np.linalg.matrix_rank(trial, tol=1e-8 * max(1.0, float(np.abs(trial).max()))) == len(keep) + 1:
+        tol = 1e-8 * max(1.0, float(np.abs(trial).max()))
+        if np.linalg.matrix_rank(trial * root[:, None], tol=tol) == len(keep) + 1:
             keep.append(j)
     dropped = [names[j] for j in range(len(names)) if j not in keep]
     if dropped:

@@ -18,7 +18,7 @@ from scipy import stats
 from peereval.errors import EstimationError
 
 from .multiway import did_multiway
-from .options import Inference, WildWeights, check_level, check_option
+from .options import Inference, WeightType, WildWeights, check_level, check_option
 from .resampling import _assignments, _invert
 from .result import EffectResult
 from .twfe import DidFit, fit_twfe
@@ -186,6 +186,7 @@ def did(
     wild_weights: WildWeights = "rademacher",
     n_boot: int = 999,
     seed: int = 0,
+    weight_type: WeightType = "analytic",
 ) -> EffectResult:
     """Two-way fixed-effects difference-in-differences estimate of the pilot's effect.
 
@@ -208,6 +209,11 @@ def did(
     bootstrap and randomization inference ``std_error`` is NaN (they give a p-value and an
     interval, not a standard error; ``details["cr1_std_error"]`` keeps the CR1 value).
 
+    ``weight_type="frequency"``: each row of ``df`` stands for ``weights`` identical rows (a
+    cell's count, with the cell's mean outcome), so N is the sum of the weights; when every
+    regressor is constant within the cells this gives exactly the row-level estimate, CR1 error,
+    wild bootstrap and randomization p-values (``"analytic"``, the default, counts rows of ``df``).
+
     Rows with weight 0 are dropped before fitting (``n_obs`` counts the rows used,
     ``details["n_zero_weight_rows"]`` the dropped ones). A constant outcome, or one the fixed
     effects fit exactly, raises EstimationError: there is no variation to estimate from.
@@ -227,9 +233,14 @@ def did(
     conf_level = check_level(conf_level)
     n_boot = integer(n_boot, "n_boot", minimum=99, hint=" (999 or more is better)")
     seed = integer(seed, "seed", minimum=0)
+    weight_type = check_option("weight_type", weight_type, WeightType)
+    if weight_type == "frequency" and weights is None:
+        from peereval.errors import ArgumentError
+
+        raise ArgumentError("weight_type='frequency' needs weights=, the column of counts")
     fit = fit_twfe(
         df, outcome=outcome, unit=unit, time=time, treated=treated, cluster=cluster,
-        covariates=covariates, weights=weights,
+        covariates=covariates, weights=weights, weight_type=weight_type,
     )
     alpha = 1 - conf_level
     if len(fit.cluster_names) > 1:

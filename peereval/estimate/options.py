@@ -15,6 +15,7 @@ ConformalPermutation = Literal["moving_block", "iid"]
 ConformalWeighting = Literal["equal", "synthetic"]
 ConformalStatistic = Literal["mean", "s1"]
 Spending = Literal["obrien_fleming", "pocock"]  # Lan-DeMets alpha spending for repeated looks
+WeightType = Literal["analytic", "frequency"]  # frequency: each row stands for `weight` identical rows
 
 
 def check_option(name: str, value: object, allowed: object) -> str:

@@ -207,9 +207,16 @@ def fit_twfe(
     cluster: str | Sequence[str] | None,
     covariates: Sequence[str],
     weights: str | None,
+    weight_type: str = "analytic",
 ) -> DidFit:
     """The FWL fit. ``cluster`` may name several columns (multiway); the first drives wild and
-    randomization inference, all of them the multiway CR1 variance (see ``multiway``)."""
+    randomization inference, all of them the multiway CR1 variance (see ``multiway``).
+
+    ``weight_type="frequency"``: each row stands for ``weight`` rows with its values (e.g. cells
+    of rows whose regressors are all constant within the cell, holding their count and mean
+    outcome), so N in the small-sample factor and ``n_obs`` is the sum of the weights; with every
+    regressor constant within cells this reproduces the row-level fit, CR1, wild bootstrap and
+    randomization inference exactly."""
     dataframe(df)
     cluster_names = columns(df, cluster, "cluster") if cluster is not None else []
     if cluster is not None and not cluster_names:
@@ -260,6 +267,10 @@ def fit_twfe(
     beta = float(np.sum(w * dt * yt)) / s_dd
     _check_outcome_varies(y, yt - beta * dt, w, outcome)
     n = len(df)
+    if weight_type == "frequency":
+        if not np.allclose(w, np.round(w), rtol=0, atol=1e-9):
+            raise ArgumentError(f"column {weights!r} (weights) must hold whole numbers for frequency weights")
+        n = int(round(float(w.sum())))
     k = 1 + len(keep) + fe.n_params(ccodes)
     if n - k <= 0:
         raise EstimationError("too few observations for the number of parameters; more periods or units are needed")
