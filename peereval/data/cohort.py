@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +81,12 @@ class CohortData:
                 f"({len(self.pilot_teams)} pilot), {sizes}{extra}; {left_out:,} rows left out, see .ledger)")
 
 
+def _rate(rows: int, seconds: float) -> str:
+    """'10,200,000 rows in 4.1 s (2,490,000 rows/s)'."""
+    speed = f" ({rows / seconds:,.0f} rows/s)" if seconds > 0.05 else ""
+    return f"{rows:,} rows in {seconds:.1f} s{speed}"
+
+
 def _parse_cutoff(cutoff) -> pd.Timestamp | None:
     if cutoff is None:
         return None
@@ -92,12 +100,14 @@ def _parse_cutoff(cutoff) -> pd.Timestamp | None:
 
 
 def load(path: str | Path, cutoff=None, *, strict: bool = False,
-         config: ProgramConfig | None = None, config_file: str | Path | None = None) -> CohortData:
+         config: ProgramConfig | None = None, config_file: str | Path | None = None,
+         progress: Callable[[str], None] | None = None) -> CohortData:
     """Load and validate a data folder, a DuckDB file or a PostgreSQL database (URL).
 
     A database holds one table per export, named as in the data contract (see
     :mod:`peereval.data.database`); ``config_file`` is program.toml (for a folder it defaults
-    to the one inside it; a database may hold it in a ``program`` table instead).
+    to the one inside it; a database may hold it in a ``program`` table instead). ``progress(message)``
+    is told each table's rows and read speed as it is read, and when the checks are done.
 
     ``cutoff`` (inclusive last day, e.g. the end of the report month) drops nothing silently:
     later rows are counted as "after cutoff", and tickets resolved after it count as still open.
@@ -114,12 +124,12 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
     """
     source = open_source(path, config_file)
     try:
-        return _load(source, cutoff, strict, config)
+        return _load(source, cutoff, strict, config, progress or (lambda _: None))
     finally:
         source.close()
 
 
-def _load(source, cutoff, strict: bool, config: ProgramConfig | None) -> CohortData:
+def _load(source, cutoff, strict: bool, config: ProgramConfig | None, progress: Callable[[str], None]) -> CohortData:
     cfg = source.config() if config is None else config
     cut = _parse_cutoff(cutoff)
     extra = outcome_tables.specs(cfg.outcomes)
@@ -135,11 +145,15 @@ def _load(source, cutoff, strict: bool, config: ProgramConfig | None) -> CohortD
             if spec.required and name not in ambiguous:
                 out.problems.append(source.missing(name))
             continue
+        started = time.perf_counter()
         raw, probs = source.read(name, files[name], all_specs[name])
         out.problems.extend(probs)
         if raw is not None:
             raws[name] = raw
             out.rows_read[name] = len(raw.frame)
+            progress(f"read {name}: {_rate(len(raw.frame), time.perf_counter() - started)}")
+    started = time.perf_counter()
+    total = sum(out.rows_read.values())
     typed: dict[str, pd.DataFrame] = {}
     for name, raw in raws.items():
         spec = all_specs[name]
@@ -164,6 +178,7 @@ def _load(source, cutoff, strict: bool, config: ProgramConfig | None) -> CohortD
     _check_limits(raws, out, strict)
     if out.problems:
         raise DataError(relabel(out.problems, raws))
+    progress(f"checked {_rate(total, time.perf_counter() - started)}")
 
     ledger = Ledger(rows_read=dict(out.rows_read), exclusions=tuple(out.exclusions), notes=tuple(out.notes))
     tables = {}

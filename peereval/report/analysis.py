@@ -253,20 +253,28 @@ def analyze(data_dir: str | Path, month: str = "", *, min_group_size: int | None
     cached = _from_cache(cache, params)
     if cached is not None:
         return cached
+    return summarise(load_for(params), params)
+
+
+def load_for(params: ReportParameters, progress=None) -> CohortData:
+    """The read's data: program.toml (with the parameters' overrides) and ``load`` with the read's cutoff.
+
+    ``progress(message)`` hears about each table as it is read (see :func:`~peereval.data.cohort.load`).
+    """
     from peereval.data.sources import open_source
 
-    source = open_source(data_dir, params.config or None)
+    source = open_source(params.data_dir, params.config or None)
     try:
         program = source.config()
     finally:
         source.close()
     program = program.with_overrides(
-        min_group_size=min_group_size, participation_rate=participation_target,
-        sessions_per_month=sessions_target, onboarding_speedup=onboarding_target,
-        bug_turnaround=bug_turnaround_target,
+        min_group_size=params.min_group_size, participation_rate=params.participation_target,
+        sessions_per_month=params.sessions_target, onboarding_speedup=params.onboarding_target,
+        bug_turnaround=params.bug_turnaround_target,
     )
-    data = load(data_dir, cutoff=params.cutoff, strict=strict, config=program, config_file=params.config or None)
-    return summarise(data, params)
+    return load(params.data_dir, cutoff=params.cutoff, strict=params.strict, config=program,
+                config_file=params.config or None, progress=progress)
 
 
 def summarise(data: CohortData, params: ReportParameters) -> MonthlyAnalysis:

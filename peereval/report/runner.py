@@ -13,13 +13,19 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from peereval.errors import PeerevalError
-from peereval.report.analysis import MonthlyAnalysis, ReportParameters, analyze, save_cache
+from peereval.report.analysis import (
+    MonthlyAnalysis,
+    ReportParameters,
+    load_for,
+    save_cache,
+    summarise,
+)
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -40,6 +46,12 @@ class ReportOutcome:
     results: Path
     work: Path
     seconds: float
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage: load, outcomes, notebook, render
+
+    @property
+    def where_the_time_went(self) -> str:
+        """'load 4.1 s, outcomes 2.3 s, notebook 3.0 s, render 0.8 s'."""
+        return ", ".join(f"{stage} {secs:.1f} s" for stage, secs in self.timings.items())
 
 
 Progress = Callable[[str], None]
@@ -153,12 +165,14 @@ def _publish(tmp: Path, final: Path) -> None:
 
 def publish_notebook(notebook: str, parameters: dict[str, Any], out: Path, name: str,
                      extra_files: dict[str, str], progress: Progress = _noop,
-                     cache: MonthlyAnalysis | None = None) -> Path:
+                     cache: MonthlyAnalysis | None = None, timings: dict[str, float] | None = None) -> Path:
     """Execute ``notebook`` with ``parameters`` and publish ``OUT/NAME/`` (index.html, extra files, work/).
 
     Everything is written to a temporary folder first; the target appears complete or not at all,
-    and a failed notebook is kept as ``OUT/.failed-NAME.ipynb`` for inspection.
+    and a failed notebook is kept as ``OUT/.failed-NAME.ipynb`` for inspection. ``timings`` (when
+    given) receives the seconds spent executing the notebook and rendering it.
     """
+    timings = {} if timings is None else timings
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out))
     tmp.chmod(0o755)
     try:
@@ -168,14 +182,18 @@ def publish_notebook(notebook: str, parameters: dict[str, Any], out: Path, name:
             parameters = parameters | {"analysis_cache": str(save_cache(cache, tmp / "analysis.pkl"))}
         progress(f"executing {notebook}")
         executed = work / notebook
+        started = time.perf_counter()
         try:
             execute_notebook(notebook_path(notebook), executed, parameters, cwd=NOTEBOOKS)
         except ReportError:
             if executed.exists():
                 shutil.copy2(executed, out / f".failed-{name}.ipynb")
             raise
+        timings["notebook"] = time.perf_counter() - started
         progress("rendering HTML")
+        started = time.perf_counter()
         render_html(executed, tmp / "index.html")
+        timings["render"] = time.perf_counter() - started
         for filename, text in extra_files.items():
             (tmp / filename).write_text(text, encoding="utf-8")
         (tmp / "analysis.pkl").unlink(missing_ok=True)
@@ -201,10 +219,20 @@ def run_report(params: ReportParameters, out_dir: str | Path = "reports", *,
     use_agg_backend()
     params = params.validate()
     out = Path(out_dir)
-    progress(f"loading and validating {params.data_dir}")
-    analysis = analyze(**params.to_dict())
+    from peereval.data.database import display
+
+    progress(f"loading and validating {display(params.data_dir)}")
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    data = load_for(params, progress)
+    timings["load"] = time.perf_counter() - clock
+    rows = sum(data.ledger.rows_read.values())
+    progress(f"data usable: {rows:,} rows read ({rows / max(timings['load'], 1e-9):,.0f} rows/s); estimating")
+    clock = time.perf_counter()
+    analysis = summarise(data, params)
+    del data  # the notebook receives results only; free the rows before the kernel starts
+    timings["outcomes"] = time.perf_counter() - clock
     out.mkdir(parents=True, exist_ok=True)
-    progress(f"data usable: {sum(t['rows_read'] for t in analysis.inputs.ledger.values()):,} rows read")
     run = {"generated_at": _now()}
     from peereval.data.database import is_database
 
@@ -214,13 +242,13 @@ def run_report(params: ReportParameters, out_dir: str | Path = "reports", *,
                                     "config": str(Path(params.config).resolve()) if params.config else ""}
     doc = json.dumps(results_document(analysis, run), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     final = publish_notebook(REPORT_NOTEBOOK, nb_params, out, params.read, {"results.json": doc}, progress,
-                             cache=analysis)
+                             cache=analysis, timings=timings)
     from peereval.report.index import write_index
 
     progress("updating the index of months")
     write_index(out)
     return ReportOutcome(params.read, final / "index.html", final / "results.json", final / "work",
-                         time.perf_counter() - started)
+                         time.perf_counter() - started, timings)
 
 
 def run_plan(parameters: dict[str, Any], out_dir: str | Path = "reports", *,
