@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from peereval.data import columnar
 from peereval.data.contract import FILE_SUFFIXES, TABLES
 from peereval.errors import Problem
 
@@ -88,9 +89,20 @@ _SIGNATURES = (
 _FIX_UTF8 = "save it as 'CSV UTF-8' (in Excel: File › Save As › CSV UTF-8)"
 
 
-def _decode_csv(path: Path) -> str:
+def _decode_csv(path: Path, data: bytes | None = None) -> str:
     """The file's text, or an _Unreadable saying exactly what kind of file it really is."""
-    data = path.read_bytes()
+    data = path.read_bytes() if data is None else data
+    _check_bytes(data)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise _Unreadable(f"is not UTF-8 text (byte 0x{data[exc.start]:02X} on this line; probably Windows-1252 "
+                          "or Latin-1)", _FIX_UTF8, row=line) from None
+
+
+def _check_bytes(data: bytes) -> None:
+    """An _Unreadable when the bytes are another kind of file (workbook, gzip, UTF-16, binary)."""
     for magic, what, fix in _SIGNATURES:
         if data.startswith(magic):
             raise _Unreadable(what, fix)
@@ -99,12 +111,6 @@ def _decode_csv(path: Path) -> str:
         raise _Unreadable("is UTF-16 text (Excel's 'Unicode Text'), not UTF-8", _FIX_UTF8)
     if b"\0" in data:
         raise _Unreadable("is not a text CSV file (it contains binary data)", "export the table again as CSV (UTF-8)")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise _Unreadable(f"is not UTF-8 text (byte 0x{data[exc.start]:02X} on this line; probably Windows-1252 "
-                          "or Latin-1)", _FIX_UTF8, row=line) from None
 
 
 def _csv_records(text: str) -> tuple[list[list[str]], list[int]]:
@@ -136,8 +142,14 @@ def _csv_records(text: str) -> tuple[list[list[str]], list[int]]:
     return records, lines
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, list[int]]:
-    text = _decode_csv(path)
+def _read_csv(path: Path, compact: bool = False) -> tuple[pd.DataFrame, list[int]]:
+    data = path.read_bytes()
+    if compact:
+        _check_bytes(data)
+        fast = columnar.fast_csv(data)  # Arrow's reader when nothing needs the careful one
+        if fast is not None:
+            return fast
+    text = _decode_csv(path, data)
     records, lines = _csv_records(text)
     if not records:
         raise _Unreadable("is empty", "export the table again with its header row")
@@ -188,16 +200,26 @@ class _Unreadable(Exception):
         self.what, self.fix, self.row, self.problems = what, fix, row, problems
 
 
-def read_table(name: str, path: Path) -> tuple[RawTable | None, list[Problem]]:
-    """Read one file; return the raw table or the problems that stop it from being read."""
+def read_table(name: str, path: Path, *, compact: bool = False) -> tuple[RawTable | None, list[Problem]]:
+    """Read one file; return the raw table or the problems that stop it from being read.
+
+    ``compact``: text columns that repeat their values come as pandas Categoricals (see
+    :mod:`peereval.data.columnar`); the loader's checks take them, other readers get plain text.
+    """
     suffix = path.suffix.lower()
     rows: list[int] | None = None
     try:
         if suffix == ".csv":
-            frame, rows = _read_csv(path)  # file lines: blank lines and quoted line breaks are accounted for
+            frame, rows = _read_csv(path, compact)  # file lines: blank lines and quoted line breaks are accounted for
         elif suffix == ".xlsx":
             frame = _read_excel(path)
             first_row = 2  # line 1 is the header
+        elif compact:
+            import pyarrow.parquet as pq
+
+            schema = pq.read_schema(path)
+            frame = columnar.compact(pq.read_table(path, read_dictionary=columnar.text_columns(schema)))
+            first_row = 1
         else:
             frame = pd.read_parquet(path)
             first_row = 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from peereval.config import ProgramConfig, load_config, parse_config
-from peereval.data import database
+from peereval.data import columnar, database
 from peereval.data.contract import TableSpec
 from peereval.data.reading import (
     ROW,
@@ -45,7 +45,7 @@ class FolderSource:
         return find_files(self.folder, extra)
 
     def read(self, name: str, where: Path, spec: TableSpec) -> tuple[RawTable | None, list[Problem]]:
-        return read_table(name, where)
+        return read_table(name, where, compact=True)
 
     def fingerprint(self, found: dict[str, Path]) -> str:
         return fingerprint(self.folder, found, self.config_file)
@@ -109,7 +109,7 @@ class DatabaseSource:
                                   "check that this user may read the table")]
         table = table.rename_columns([normalise_column(c) for c in table.column_names])
         self._tables[name] = table
-        frame = table.to_pandas(date_as_object=False)
+        frame = columnar.compact(table, date_as_object=False)
         frame[ROW] = pd.RangeIndex(1, len(frame) + 1)
         ids = tuple(c.name for c in spec.columns if c.kind == "id")
         labels = database.RowLabels(table, spec.key, ids)

@@ -114,6 +114,10 @@ def _strip_strings(s: pd.Series) -> pd.Series | None:
 
 def as_text(s: pd.Series) -> pd.Series:
     """Identifiers and free text as stripped Python strings (None when blank), any source format."""
+    if isinstance(s.dtype, pd.CategoricalDtype):  # each distinct value once, then by code
+        cats = as_text(pd.Series(s.cat.categories.to_numpy(dtype=object), dtype=object)).to_numpy(dtype=object)
+        values = np.append(cats, np.array([None], dtype=object))
+        return pd.Series(values[s.cat.codes.to_numpy()], index=s.index, name=s.name, dtype=object)
     if pd.api.types.is_integer_dtype(s) and not pd.api.types.is_bool_dtype(s):
         out = s.astype("Int64").astype(str).astype(object)
         return out.where(s.notna(), None)
@@ -230,7 +234,7 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
         col = spec.column(name)
         raw_col = df[name]
         typed_already = pd.api.types.is_datetime64_any_dtype(raw_col) or (
-            col.kind == "number" and raw_col.dtype != object)
+            col.kind == "number" and raw_col.dtype != object and not isinstance(raw_col.dtype, pd.CategoricalDtype))
         text = None if typed_already else as_text(raw_col)  # a typed column (e.g. from Parquet) needs no text pass
         blank = raw_col.isna().to_numpy() if text is None else text.isna().to_numpy()
         if col.kind == "date":

@@ -1,0 +1,98 @@
+"""Exports read as Arrow columns, handed to pandas without a Python object per value where possible.
+
+Two things made loading 10 million tickets slow: the CSV reader parsed every line in Python, and
+every text value became its own Python string. Here a CSV file that has nothing the Python reader
+must account for (no double quotes, no blank lines, more than one column) is parsed by Arrow's
+multithreaded reader, with the same values and the same file lines; anything else goes the
+careful way (``reading._read_csv``). Text columns that repeat their values (team, priority, type,
+status, …) become pandas Categoricals: one Python string per distinct value plus integer codes,
+and every check then runs once per distinct value. Columns of mostly distinct values (ticket
+ids) stay plain text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+CATEGORICAL_SHARE = 0.5  # dictionary-encode a text column when it has at most this share of distinct values
+_BOM = b"\xef\xbb\xbf"
+
+
+def fast_csv(data: bytes) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """``(frame, file lines)`` like ``reading._read_csv``, or None when the careful reader is needed."""
+    from pyarrow import csv as pacsv
+
+    if data.startswith(_BOM):
+        data = data[len(_BOM):]
+    if b'"' in data or b"\n\n" in data or b"\n\r\n" in data or b"\r\r" in data or not data.strip():
+        return None
+    first = data.split(b"\n", 1)[0].rstrip(b"\r")
+    names = first.decode("utf-8", errors="replace").split(",")
+    if len(names) < 2 or len(set(names)) != len(names) or not first.strip(b", \t"):
+        return None
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, check_utf8=True),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+        return None  # ragged rows, bad UTF-8, …: the careful reader says where
+    lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
+    if table.num_rows:
+        from peereval.data.validation import _SPACES
+
+        blank = None
+        for col in table.columns:  # rows of only empty fields (',,,') are not rows
+            empty = pc.equal(pc.utf8_length(pc.utf8_trim(col, _SPACES)), 0)
+            blank = empty if blank is None else pc.and_(blank, empty)
+        keep = pc.invert(blank)
+        if not pc.all(keep).as_py():
+            table, lines = table.filter(keep), lines[keep.to_numpy(zero_copy_only=False)]
+    return compact(table), lines
+
+
+def compact(table: pa.Table, *, date_as_object: bool = True) -> pd.DataFrame:
+    """A pandas frame of ``table``; repetitive text columns as Categoricals (no Python string per value)."""
+    columns = []
+    for col in table.columns:
+        value_type = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+        if _is_text(value_type):
+            plain = col.cast(value_type) if pa.types.is_dictionary(col.type) else col
+            if pa.types.is_string_view(value_type) or pa.types.is_large_string(value_type):
+                plain = plain.cast(pa.string())
+            if _mostly_distinct(plain):  # ids: encoding would only add a hash table
+                col = plain
+                columns.append(col)
+                continue
+            encoded = (col if pa.types.is_dictionary(col.type) and pa.types.is_string(value_type)
+                       else plain.dictionary_encode()).unify_dictionaries()
+            size = len(encoded.chunk(0).dictionary) if encoded.num_chunks else 0
+            col = encoded if size <= CATEGORICAL_SHARE * max(table.num_rows, 1) else plain
+        elif pa.types.is_dictionary(col.type):
+            col = col.cast(value_type)
+        columns.append(col)
+    return pa.Table.from_arrays(columns, schema=pa.schema(
+        [pa.field(n, c.type) for n, c in zip(table.column_names, columns, strict=True)],
+        metadata=table.schema.metadata)).to_pandas(date_as_object=date_as_object)
+
+
+def _mostly_distinct(col: pa.ChunkedArray, sample: int = 20_000) -> bool:
+    """True when the first ``sample`` values are mostly distinct (a column of ids, not of categories)."""
+    head = col.slice(0, sample)
+    n = len(head)
+    return n >= 1_000 and pc.count_distinct(head).as_py() > CATEGORICAL_SHARE * n
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def text_columns(schema: pa.Schema) -> list[str]:
+    """Names of a schema's text columns (to read dictionary-encoded from Parquet)."""
+    return [f.name for f in schema if _is_text(f.type)]
