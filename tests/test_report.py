@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -66,13 +67,20 @@ def test_no_person_level_identifier_in_outputs(sample_report):
         assert not leaked, f"{column} values in the report: {leaked[:3]}"
 
 
-def test_rerun_gives_identical_results(sample_report, tmp_path):
+def test_rerun_gives_identical_results(sample_report, tmp_path, monkeypatch):
     outcome, out = sample_report
     again = run_report(ReportParameters(str(SAMPLE), MONTH), out)  # same folder: replaced in place
     first = json.loads(outcome.results.read_text()) if outcome.results.exists() else None
     second = json.loads(again.results.read_text())
-    other = run_report(ReportParameters(str(SAMPLE), MONTH), tmp_path)
+    monkeypatch.chdir(tmp_path)  # a relative output folder, as `peereval report` uses by default
+    other = run_report(ReportParameters(str(SAMPLE), MONTH), "reports")
     third = json.loads(other.results.read_text())
+    # The notebook runs in notebooks/: the runner's results reach it only by an absolute path
+    # (a relative one was silently ignored and the kernel loaded and estimated everything again).
+    injected = json.loads((other.work / "monthly_report.ipynb").read_text())["cells"]
+    cache = next(re.search(r'analysis_cache = "([^"]+)"', "".join(c["source"])) for c in injected
+                 if "injected-parameters" in c["metadata"].get("tags", []))
+    assert cache and Path(cache.group(1)).is_absolute(), cache
     for doc in (first, second, third):
         if doc is not None:
             doc.pop("run")

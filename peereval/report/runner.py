@@ -179,7 +179,8 @@ def publish_notebook(notebook: str, parameters: dict[str, Any], out: Path, name:
         work = tmp / "work"
         work.mkdir()
         if cache is not None:  # the notebook reuses this instead of loading the data a second time
-            parameters = parameters | {"analysis_cache": str(save_cache(cache, tmp / "analysis.pkl"))}
+            # absolute: the kernel runs in notebooks/, where a path relative to ours names nothing
+            parameters = parameters | {"analysis_cache": str(save_cache(cache, tmp.resolve() / "analysis.pkl"))}
         progress(f"executing {notebook}")
         executed = work / notebook
         started = time.perf_counter()
