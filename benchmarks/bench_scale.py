@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/bench_scale.py                     # all three sizes (10M takes minutes)
     .venv/bin/python benchmarks/bench_scale.py --sizes 100k,1m     # fewer sizes
     .venv/bin/python benchmarks/bench_scale.py --data /tmp/bench   # where the generated data sets live
+    .venv/bin/python benchmarks/bench_scale.py --sizes 10m --csv --skip-stages --runs 3   # report only, + CSV copy
+    .venv/bin/python benchmarks/bench_scale.py --compare-with 5e06e18 --sizes 1m   # same numbers as that commit?
 
 Every measurement runs in its own subprocess, so each peak (max RSS) belongs to that stage alone
 (estimate stages include the load they need; their time is the estimate's own). Side by side:
@@ -146,6 +148,9 @@ def _report(folder: Path) -> dict:
     wall = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     res = {"stage_s": wall, "max_rss_mb": peak}
+    line = next((ln for ln in proc.stdout.splitlines() if "report written" in ln), "")
+    if "(" in line:
+        res["timings"] = line.split("(", 1)[1].split(")", 1)[0]
     if proc.returncode:
         res["error"] = proc.stderr.strip()[-200:]
     return res
@@ -160,12 +165,91 @@ def ensure_data(root: Path, size: str) -> Path:
     return folder
 
 
+def ensure_csv(folder: Path) -> Path:
+    """A CSV copy of a generated Parquet folder (DuckDB's COPY; the values as they would be exported)."""
+    import shutil
+
+    import duckdb
+
+    out = folder.with_name(folder.name + "_csv")
+    if not (out / "TRUTH.json").exists():
+        out.mkdir(exist_ok=True)
+        with duckdb.connect() as conn:
+            for path in sorted(folder.glob("*.parquet")):
+                conn.execute(f"COPY (SELECT * FROM read_parquet('{path}')) TO '{out / (path.stem + '.csv')}' "
+                             "(HEADER, DELIMITER ',')")
+        for name in ("program.toml", "TRUTH.json"):
+            shutil.copy2(folder / name, out / name)
+    return out
+
+
+_RESULTS = r'''
+import json, sys
+from peereval.report.analysis import ReportParameters, summarise
+from peereval.data.cohort import load
+p = ReportParameters(data_dir=sys.argv[1], month=sys.argv[2]).validate()
+doc = summarise(load(sys.argv[1], cutoff=p.cutoff), p).results()
+print("RESULT " + json.dumps(doc, default=str))
+'''
+
+
+def _differences(a, b, path="", tol=1e-9) -> list[str]:
+    """Where two results documents differ (numbers beyond ``tol``, relative for large ones)."""
+    import math
+
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [f"{path}.{k}: only in one" for k in set(a) ^ set(b)]
+        return out + [d for k in set(a) & set(b) for d in _differences(a[k], b[k], f"{path}.{k}", tol)]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{path}[{i}]", tol)]
+    if isinstance(a, float) and isinstance(b, (int, float)):
+        same = math.isclose(a, b, rel_tol=tol, abs_tol=tol) or (math.isnan(a) and math.isnan(b))
+        return [] if same else [f"{path}: {a!r} != {b!r}"]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+def compare_with(commit: str, folder: Path) -> None:
+    """Every number of results.json from ``commit``'s code and from this tree, on the same data (to 1e-9)."""
+    import os
+
+    base = Path(tempfile.mkdtemp(prefix="peereval-base-"))
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(base), commit], check=True,
+                   capture_output=True)
+    try:
+        env = os.environ | {"PYTHONPATH": str(base)}
+        docs = []
+        for extra in (env, None):
+            t0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-c", _RESULTS, str(folder), MONTH], capture_output=True,
+                                  text=True, env=extra)
+            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+            if line is None:
+                print(f"  failed: {proc.stderr.strip()[-300:]}")
+                return
+            docs.append(json.loads(line[7:]))
+            print(f"  {'base ' + commit if extra else 'this tree':18s} {time.perf_counter() - t0:7.1f} s", flush=True)
+        for doc in docs:
+            doc.pop("input_fingerprint", None)  # the loader's file hash is unchanged; parameters carry paths
+            doc.pop("parameters", None)
+        diffs = _differences(docs[0], docs[1])
+        print(f"  identical to 1e-9: {'yes' if not diffs else 'NO'}")
+        for d in diffs[:20]:
+            print(f"    {d}")
+    finally:
+        subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(base)], capture_output=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="100k,1m,10m")
     ap.add_argument("--data", default=str(Path(tempfile.gettempdir()) / "peereval-bench"))
     ap.add_argument("--skip-report", action="store_true")
     ap.add_argument("--stages", default=",".join(ESTIMATES), help="estimate stages to time (comma-separated)")
+    ap.add_argument("--skip-stages", action="store_true", help="time only the whole report (and the floor)")
+    ap.add_argument("--runs", type=int, default=1, help="report runs per size (median and max peak shown)")
+    ap.add_argument("--csv", action="store_true", help="also report on a CSV copy of each size")
+    ap.add_argument("--compare-with", metavar="COMMIT", help="check results.json against COMMIT's code instead")
     args = ap.parse_args()
     root = Path(args.data)
     root.mkdir(parents=True, exist_ok=True)
@@ -179,16 +263,34 @@ def main() -> None:
         print(f"  {label:22s} {secs:8.2f} s   peak {r['max_rss_mb']:7.0f} MiB   "
               f"{json.dumps(extra) if extra else ''}", flush=True)
 
+    if args.compare_with:
+        for size in args.sizes.split(","):
+            print(f"{size} tickets: results.json of {args.compare_with} vs this tree", flush=True)
+            compare_with(args.compare_with, ensure_data(root, size))
+        return
     show("empty-notebook floor", _run(_FLOOR))
+    if not args.skip_report:
+        sample = Path(__file__).resolve().parents[1] / "data" / "sample"
+        runs = sorted(_report(sample)["stage_s"] for _ in range(args.runs))
+        show("report (committed sample)", {"stage_s": runs[len(runs) // 2], "max_rss_mb": 0, "runs": runs})
     for size in args.sizes.split(","):
         folder = ensure_data(root, size)
         print(f"{size} tickets ({folder})", flush=True)
-        show("load + validate", _run(_CHILD, "load", str(folder), MONTH))
-        for stage in args.stages.split(","):
-            show(stage, _run(_CHILD, stage, str(folder), MONTH))
-        show("DiD vs statsmodels", _run(_STATSMODELS, str(folder), MONTH, str(STATSMODELS_ROW_LIMIT)))
-        if not args.skip_report:
-            show("peereval report", _report(folder))
+        if not args.skip_stages:
+            show("load + validate", _run(_CHILD, "load", str(folder), MONTH))
+            for stage in args.stages.split(","):
+                show(stage, _run(_CHILD, stage, str(folder), MONTH))
+            show("DiD vs statsmodels", _run(_STATSMODELS, str(folder), MONTH, str(STATSMODELS_ROW_LIMIT)))
+        targets = [("Parquet", folder)] + ([("CSV", ensure_csv(folder))] if args.csv else [])
+        for kind, target in targets if not args.skip_report else []:
+            runs = [_report(target) for _ in range(args.runs)]
+            ok = [r for r in runs if "error" not in r]
+            if not ok:
+                show(f"report ({kind})", runs[0])
+                continue
+            secs = sorted(r["stage_s"] for r in ok)
+            show(f"report ({kind})", {"stage_s": secs[len(secs) // 2], "max_rss_mb": max(r["max_rss_mb"] for r in ok),
+                                      "runs": [round(x, 1) for x in secs], "timings": ok[-1].get("timings", "")})
 
 
 if __name__ == "__main__":
