@@ -17,6 +17,7 @@ from scipy import stats
 
 from peereval.errors import EstimationError
 
+from .cross import ClusterCross
 from .multiway import did_multiway
 from .options import Inference, WeightType, WildWeights, check_level, check_option
 from .resampling import _assignments, _invert
@@ -25,7 +26,6 @@ from .twfe import DidFit, fit_twfe
 from .validate import integer
 
 EXACT_RI_LIMIT = 20_000
-_BATCH_CELLS = 40_000_000  # floats per batch when projecting many columns at once
 
 # The auto rule (justified by benchmarks/coverage_did.py and coverage_did_cr1.py, see did()).
 AUTO_MIN_ARM_FOR_BOOTSTRAP = 8  # fewer treated (or control) clusters than this -> RI, else wild
@@ -34,23 +34,6 @@ AUTO_MIN_ARM_FOR_BOOTSTRAP = 8  # fewer treated (or control) clusters than this 
 
 
 # --------------------------------------------------------------------------- inference
-def _batched_columns(fit: DidFit, make_block):
-    """Yield (cluster ids, annihilated n x b block) without holding n x G at once."""
-    n = len(fit.y)
-    size = max(1, min(fit.n_clusters, _BATCH_CELLS // max(n, 1)))
-    for start in range(0, fit.n_clusters, size):
-        ids = np.arange(start, min(start + size, fit.n_clusters))
-        yield ids, fit.annihilate(make_block(ids))
-
-
-def _indicator_block(fit: DidFit, ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    block = np.zeros((len(values), len(ids)), order="F")
-    pos = fit.cluster - ids[0]
-    rows = np.flatnonzero((pos >= 0) & (pos < len(ids)))
-    block[rows, pos[rows]] = values[rows]
-    return block
-
-
 def _wild_draws(n_clusters: int, kind: str, n_boot: int, seed: int) -> tuple[np.ndarray, bool]:
     if kind == "rademacher" and 2**n_clusters <= n_boot:
         grid = (np.arange(2**n_clusters)[:, None] >> np.arange(n_clusters)[None, :]) & 1
@@ -67,11 +50,8 @@ def _wild_draws(n_clusters: int, kind: str, n_boot: int, seed: int) -> tuple[np.
 def wild_pvalue_function(fit: DidFit, kind: str, n_boot: int, seed: int):
     """p(b0) of the restricted wild cluster bootstrap-t test of H0: effect = b0."""
     g = fit.n_clusters
-    cy, cd = np.zeros((g, g)), np.zeros((g, g))
-    wy, wd = (fit.w * fit.y)[:, None], (fit.w * fit.d)[:, None]
-    for ids, block in _batched_columns(fit, lambda ids: _indicator_block(fit, ids, fit.d)):
-        cy[ids] = fit.cluster_sums(block * wy).T
-        cd[ids] = fit.cluster_sums(block * wd).T
+    cross = ClusterCross(fit)  # cy[c, c'] = (1_c d)' W M (1_c' y): cluster c's draw moves c' scores
+    cy, cd = cross.cross(fit.d, fit.y), cross.cross(fit.d, fit.d)
     b = fit.cluster_sum(fit.w * fit.d * fit.d)
     v, exact = _wild_draws(g, kind, n_boot, seed)
     se = fit.cr1_se
@@ -143,11 +123,11 @@ def ri_pvalue_function(fit: DidFit, n_draws: int, seed: int, limit: int = EXACT_
     a = np.stack([fit.cluster_sum(fit.w * path_vals[k] * fit.y) for k in range(n_types)], 1)
     b = np.stack([fit.cluster_sum(fit.w * path_vals[k] * fit.d) for k in range(n_types)], 1)
     q = np.zeros((g * n_types, g * n_types))  # q[(c,k),(c',k')] = <1_c path_k, M 1_c' path_k'>
+    cross = ClusterCross(fit)
+    paths = [np.ascontiguousarray(path_vals[k], dtype=float) for k in range(n_types)]
     for kk in range(n_types):
-        for ids, block in _batched_columns(fit, lambda ids, kk=kk: _indicator_block(fit, ids, path_vals[kk])):
-            cols = ids * n_types + kk
-            for k in range(n_types):
-                q[k::n_types, cols] = fit.cluster_sums(block * (fit.w * path_vals[k])[:, None])
+        for k in range(n_types):
+            q[k::n_types, kk::n_types] = cross.cross(paths[k], paths[kk])
     assign, exact, total = _assignments(types, n_types, limit, n_draws, seed)
     idx = np.arange(g)[None, :] * n_types + assign
     num_y = a[np.arange(g)[None, :], assign].sum(1)
