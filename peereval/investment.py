@@ -267,22 +267,23 @@ def _per_team(frame: pd.DataFrame, who: pd.DataFrame, data: CohortData, month: s
     Hours are those of the sessions the team held; ``hours_per_person`` is its own people's time
     (any session) ÷ its headcount hired by the month's end."""
     p = frame[frame["group"] == "pilot"]
-    agg = p.groupby(["team", "month"]).agg(sessions=("session_id", "size"), attendee_hours=("attendee_hours", "sum"),
-                                           facilitator_hours=("facilitator_hours", "sum"),
-                                           person_hours=("person_hours", "sum"))
-    own = who[who["hire_date"].dt.strftime("%Y-%m") <= who["month"]].groupby(["person_team", "month"])["hours"].sum()
-    first = p.groupby("team")["month"].min()
-    last = pd.Period(month, freq="M")
-    hire = data.people.assign(m=data.people["hire_date"].dt.to_period("M"))
+    agg = p.groupby(["team", "month"], observed=True).agg(
+        sessions=("session_id", "size"), attendee_hours=("attendee_hours", "sum"),
+        facilitator_hours=("facilitator_hours", "sum"), person_hours=("person_hours", "sum"))
+    own = who[(who["hire_date"].dt.to_period("M") <= who["date"].dt.to_period("M")).to_numpy()]
+    own = own.groupby(["person_team", "month"], observed=True)["hours"].sum().to_dict()
+    first, last = p.groupby("team", observed=True)["month"].min(), pd.Period(month, freq="M")
+    hired = (data.people["hire_date"].dt.year * 12 + data.people["hire_date"].dt.month).dropna()  # month numbers
+    hires_of = {t: np.sort(m.to_numpy()) for t, m in hired.groupby(data.people.loc[hired.index, "team"].to_numpy())}
+    sums = {k: dict(zip(agg.columns, map(float, v))) for k, v in zip(agg.index, agg.to_numpy(float))}  # noqa: B905
     rows = []
     for i, team in enumerate(sorted(pilots.index), start=1):
         starts = [pd.Period(pilots[team], freq="M")] + ([pd.Period(first[team], freq="M")] if team in first else [])
-        hires = np.sort(hire.loc[hire["team"] == team, "m"].to_numpy())
+        hires, zeros = hires_of.get(team, np.array([])), dict.fromkeys(agg.columns, 0.0)
         for per in pd.period_range(min(starts), last, freq="M"):
             key = per.strftime("%Y-%m")
-            vals = agg.loc[(team, key)] if (team, key) in agg.index else pd.Series(0.0, index=agg.columns)
-            n = int(np.searchsorted(hires, per, side="right"))
-            rows.append({"team": team, "label": f"Pilot team {i}", "month": key, **vals.to_dict(),
+            n = int(np.searchsorted(hires, per.year * 12 + per.month, side="right"))
+            rows.append({"team": team, "label": f"Pilot team {i}", "month": key, **sums.get((team, key), zeros),
                          "n_people": n, "hours_per_person": float(own.get((team, key), 0.0)) / n if n else np.nan})
     out = pd.DataFrame(rows, columns=["team", "label", "month", *HOURS, "n_people", "hours_per_person"])
     return out.astype({"sessions": int, "n_people": int})
