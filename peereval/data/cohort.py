@@ -13,17 +13,17 @@ import pandas as pd
 from peereval.config import ProgramConfig
 from peereval.data import outcome_tables
 from peereval.data.contract import TABLES, empty_table
+from peereval.data.duplicates import apply_row_rules, check_unique, exclude_duplicate_rows
 from peereval.data.ledger import Ledger
 from peereval.data.reading import ROW, RawTable
 from peereval.data.sources import open_source, relabel
 from peereval.data.validation import (
     Collector,
-    apply_row_rules,
     as_text,
     check_reference,
-    check_unique,
     drop_header_rows,
-    exclude_duplicate_rows,
+    is_arrow_text,
+    objects,
     type_table,
 )
 from peereval.errors import DataError, Problem
@@ -163,7 +163,8 @@ def _load(source, cutoff, strict: bool, config: ProgramConfig | None, progress: 
         raw = raws[name] = drop_header_rows(raw, spec, out)
         if spec.key and spec.key in raw.frame.columns:
             # an exact repeat (an HR re-export listing a person twice) is harmless: counted, not fatal
-            raw = raws[name] = dataclasses.replace(raw, frame=exclude_duplicate_rows(raw.frame, name, raw.file, out))
+            raw = raws[name] = dataclasses.replace(raw, frame=exclude_duplicate_rows(raw.frame, name, raw.file, out,
+                                                                                 key=spec.key))
             check_unique(raw.frame, spec.key, raw.file, out)
         frame = type_table(raw, spec, out, rows_are_design=(name == "teams"))
         if frame is not None:
@@ -184,13 +185,28 @@ def _load(source, cutoff, strict: bool, config: ProgramConfig | None, progress: 
     tables = {}
     for name, spec in all_specs.items():
         frame = typed.get(name, empty_table(spec))
-        tables[name] = frame.drop(columns=[ROW], errors="ignore").reset_index(drop=True)
+        tables[name] = _public(frame.drop(columns=[ROW], errors="ignore").reset_index(drop=True), spec)
     return CohortData(
         **{n: tables[n] for n in TABLES}, config=cfg, ledger=ledger, cutoff=cut, source=source.root,
         fingerprint=source.fingerprint(files), files=source.describe(files),
         missing_tables=tuple(n for n in all_specs if n not in files),
         outcome_tables={n: tables[n] for n in extra},
     )
+
+
+_LINKED = ("teams", "people", "sessions")  # other tables refer to their ids
+
+
+def _public(frame: pd.DataFrame, spec) -> pd.DataFrame:
+    """Text as Python strings (None when blank), as analyses expect; only the ids of a table that
+    nothing refers to (ticket_id: 10 million of them) stay Arrow strings, whatever the source."""
+    arrow_key = spec.key if spec.key and spec.name not in _LINKED else None
+    for c in frame.columns:
+        if c == arrow_key and not is_arrow_text(frame[c]):
+            frame[c] = frame[c].astype(pd.StringDtype("pyarrow"))
+        elif c != arrow_key and is_arrow_text(frame[c]):
+            frame[c] = pd.Series(objects(frame[c]), index=frame.index, dtype=object)
+    return frame
 
 
 def _check_design(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], out: Collector) -> None:

@@ -57,8 +57,29 @@ def fast_csv(data: bytes) -> tuple[pd.DataFrame, np.ndarray] | None:
     return compact(table), lines
 
 
+def read_parquet(path) -> pd.DataFrame:
+    """A Parquet file as ``compact`` gives it; only repetitive text columns are read dictionary-encoded.
+
+    Which ones is decided on the first rows: dictionary-reading a column of ids (10 million
+    distinct values) costs more than reading it plain.
+    """
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    text = text_columns(pf.schema_arrow)
+    repetitive = text
+    if text and pf.metadata.num_rows:
+        head = next(pf.iter_batches(batch_size=20_000, columns=text), None)
+        if head is not None:
+            repetitive = [c for c in text if not _mostly_distinct(head.column(c))]
+    return compact(pq.read_table(path, read_dictionary=repetitive))
+
+
 def compact(table: pa.Table, *, date_as_object: bool = True) -> pd.DataFrame:
-    """A pandas frame of ``table``; repetitive text columns as Categoricals (no Python string per value)."""
+    """A pandas frame of ``table``; repetitive text columns as Categoricals (no Python string per value).
+
+    Other text columns (ids) stay Arrow strings (pandas ``string[pyarrow]``), not a Python string each.
+    """
     columns = []
     for col in table.columns:
         value_type = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
@@ -79,10 +100,13 @@ def compact(table: pa.Table, *, date_as_object: bool = True) -> pd.DataFrame:
         columns.append(col)
     return pa.Table.from_arrays(columns, schema=pa.schema(
         [pa.field(n, c.type) for n, c in zip(table.column_names, columns, strict=True)],
-        metadata=table.schema.metadata)).to_pandas(date_as_object=date_as_object)
+        metadata=table.schema.metadata)).to_pandas(date_as_object=date_as_object, types_mapper=_ARROW_TEXT.get)
 
 
-def _mostly_distinct(col: pa.ChunkedArray, sample: int = 20_000) -> bool:
+_ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow")}
+
+
+def _mostly_distinct(col: pa.ChunkedArray | pa.Array, sample: int = 20_000) -> bool:
     """True when the first ``sample`` values are mostly distinct (a column of ids, not of categories)."""
     head = col.slice(0, sample)
     n = len(head)

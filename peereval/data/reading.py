@@ -215,10 +215,7 @@ def read_table(name: str, path: Path, *, compact: bool = False) -> tuple[RawTabl
             frame = _read_excel(path)
             first_row = 2  # line 1 is the header
         elif compact:
-            import pyarrow.parquet as pq
-
-            schema = pq.read_schema(path)
-            frame = columnar.compact(pq.read_table(path, read_dictionary=columnar.text_columns(schema)))
+            frame = columnar.read_parquet(path)
             first_row = 1
         else:
             frame = pd.read_parquet(path)

@@ -12,11 +12,10 @@ import re
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow as pyarrow
 import pyarrow.compute as pc
 
-from peereval.data.contract import RULE_HELP, ColumnSpec, TableSpec, row_schema
+from peereval.data.contract import ColumnSpec, TableSpec
 from peereval.data.ledger import Exclusion, ExclusionKind
 from peereval.data.reading import ROW, RawTable, normalise_column
 from peereval.errors import Problem
@@ -112,8 +111,33 @@ def _strip_strings(s: pd.Series) -> pd.Series | None:
     return pd.Series(out, index=s.index, name=s.name, dtype=object)
 
 
+def is_arrow_text(s: pd.Series) -> bool:
+    """True for a column of Arrow strings (how the columnar reader hands over ids)."""
+    return isinstance(s.dtype, pd.StringDtype) and s.dtype.storage != "python"
+
+
+def arrow_of(s: pd.Series) -> pyarrow.ChunkedArray:
+    """The Arrow strings behind an ``is_arrow_text`` column (no copy)."""
+    return s.array.__arrow_array__()
+
+
+def arrow_series(arr: pyarrow.ChunkedArray, like: pd.Series) -> pd.Series:
+    return pd.Series(pd.arrays.ArrowStringArray(arr), index=like.index, name=like.name)
+
+
+def objects(s: pd.Series) -> np.ndarray:
+    """A text column's values as an object array, None for missing."""
+    return s.to_numpy(dtype=object, na_value=None) if is_arrow_text(s) else s.to_numpy(dtype=object)
+
+
 def as_text(s: pd.Series) -> pd.Series:
-    """Identifiers and free text as stripped Python strings (None when blank), any source format."""
+    """Identifiers and free text as stripped strings (None/NA when blank), any source format.
+
+    Arrow strings stay Arrow strings (stripped column-wise); everything else gives Python strings.
+    """
+    if is_arrow_text(s):
+        arr = pc.utf8_trim(arrow_of(s), _SPACES)
+        return arrow_series(pc.if_else(pc.equal(pc.binary_length(arr), 0), pyarrow.scalar(None, arr.type), arr), s)
     if isinstance(s.dtype, pd.CategoricalDtype):  # each distinct value once, then by code
         cats = as_text(pd.Series(s.cat.categories.to_numpy(dtype=object), dtype=object)).to_numpy(dtype=object)
         values = np.append(cats, np.array([None], dtype=object))
@@ -141,7 +165,7 @@ def as_datetime(s: pd.Series, text: pd.Series | None = None) -> tuple[pd.Series,
             return s.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]"), int(s.notna().sum())
         return s.astype("datetime64[ns]"), 0
     text = as_text(s) if text is None else text
-    arr = _arrow_strings(text.to_numpy(dtype=object))  # as_text gives str or None only
+    arr = arrow_of(text) if is_arrow_text(text) else _arrow_strings(text.to_numpy(dtype=object))  # str/None only
     tz = _true(pc.match_substring_regex(arr, _RE2_TZ_SUFFIX))
     n_tz = int(tz.sum())
     full = _true(pc.match_substring_regex(arr, _RE2_FULL_DATE))
@@ -162,7 +186,8 @@ def as_datetime(s: pd.Series, text: pd.Series | None = None) -> tuple[pd.Series,
 def as_number(s: pd.Series, text: pd.Series | None = None) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         return s.astype("float64")
-    return pd.to_numeric(as_text(s) if text is None else text, errors="coerce").astype("float64")
+    text = as_text(s) if text is None else text
+    return pd.to_numeric(pd.Series(objects(text), index=text.index), errors="coerce").astype("float64")
 
 
 def date_fix(values) -> str:
@@ -183,7 +208,7 @@ def date_fix(values) -> str:
 
 def _lower_choices(text: pd.Series, choices: tuple[str, ...]) -> pd.Series:
     """Lower-cased choice values, ``"\\0invalid"`` for anything else (None stays None); one pass per distinct value."""
-    codes, uniques = pd.factorize(text.to_numpy(dtype=object))
+    codes, uniques = pd.factorize(objects(text))
     lowered = np.array([u.lower() for u in uniques] + [None], dtype=object)
     allowed = np.array([v in choices for v in lowered[:-1]] + [True])
     values = np.where(allowed[codes], lowered[codes], "\0invalid").astype(object)
@@ -234,7 +259,8 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
         col = spec.column(name)
         raw_col = df[name]
         typed_already = pd.api.types.is_datetime64_any_dtype(raw_col) or (
-            col.kind == "number" and raw_col.dtype != object and not isinstance(raw_col.dtype, pd.CategoricalDtype))
+            col.kind == "number" and raw_col.dtype != object and not isinstance(raw_col.dtype, pd.CategoricalDtype)
+            and not pd.api.types.is_string_dtype(raw_col))
         text = None if typed_already else as_text(raw_col)  # a typed column (e.g. from Parquet) needs no text pass
         blank = raw_col.isna().to_numpy() if text is None else text.isna().to_numpy()
         if col.kind == "date":
@@ -246,8 +272,9 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
             values = _lower_choices(text, col.choices)
         else:
             values = text
-        invalid = (~blank) & (values.isna().to_numpy() | (values == "\0invalid").to_numpy())
+        invalid = (~blank) & values.isna().to_numpy()
         if col.kind == "choice":
+            invalid |= (values == "\0invalid").to_numpy()
             values = values.where(values != "\0invalid", None)
         typed[name] = values
         bad_masks.append((col, blank, invalid))
@@ -284,16 +311,23 @@ def _header_hits(s: pd.Series, name: str) -> np.ndarray:
         return hit[s.cat.codes.to_numpy()]
     if s.dtype != object and not pd.api.types.is_string_dtype(s):
         return np.zeros(len(s), dtype=bool)
-    values = s.to_numpy(dtype=object)
-    arr = _arrow_strings(values)
-    if arr is None:  # mixed values (e.g. from Excel): compare their text
-        values = s.astype(str).to_numpy(dtype=object)
-        arr = _arrow_strings(values)
+    if is_arrow_text(s):
+        arr = arrow_of(s)
+    else:
+        arr = _arrow_strings(s.to_numpy(dtype=object))
+        if arr is None:  # mixed values (e.g. from Excel): compare their text
+            arr = _arrow_strings(s.astype(str).to_numpy(dtype=object))
+    hit = np.zeros(len(s), dtype=bool)
+    at = np.arange(len(s))
+    if name.isascii():  # only ends are stripped and runs of spaces shortened: a hit is never shorter than name
+        long = _true(pc.greater_equal(pc.utf8_length(arr), len(name)))
+        if not long.all():
+            at = np.flatnonzero(long)
+            arr = arr.filter(pyarrow.array(long))
     norm = pc.utf8_ltrim(pc.utf8_lower(pc.utf8_trim(arr, _SPACES)), "\ufeff")
     norm = pc.replace_substring_regex(norm, f"(?:{_RE2_SPACE}|-)+", "_")
-    hit = _true(pc.equal(norm, name))
-    for i in np.flatnonzero(hit):  # confirm with the exact Python rule
-        hit[i] = normalise_column(values[i]) == name
+    for i in np.flatnonzero(_true(pc.equal(norm, name))):  # confirm with the exact Python rule
+        hit[at[i]] = normalise_column(arr[int(i)].as_py()) == name
     return hit
 
 
@@ -312,48 +346,6 @@ def drop_header_rows(raw: RawTable, spec: TableSpec, out: Collector) -> RawTable
     frame = out.exclude(spec.name, raw.file, raw.frame, mask, "repeated header row (not data)", kind="scope",
                         fix="remove the header lines repeated inside the file")
     return dataclasses.replace(raw, frame=frame)
-
-
-def exclude_duplicate_rows(df: pd.DataFrame, table: str, file: str, out: Collector) -> pd.DataFrame:
-    """Identical rows in a table without ids would be counted twice: keep the first, count the rest."""
-    cols = [c for c in df.columns if c != ROW]
-    dup = df.duplicated(cols, keep="first")
-    return out.exclude(table, file, df, dup, "duplicate row (same values as an earlier row)",
-                       fix="remove the repeated rows (was the export pasted twice?)")
-
-
-def apply_row_rules(df: pd.DataFrame, spec: TableSpec, file: str, out: Collector) -> pd.DataFrame:
-    """Run the contract's pandera row rules; failing rows are excluded with the rule's reason."""
-    if not spec.row_checks or df.empty:
-        return df
-    try:
-        row_schema(spec).validate(df, lazy=True)
-        return df
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-    for name in dict.fromkeys(cases["check"].astype(str)):
-        column, fix = RULE_HELP.get(name, (None, "check the value"))
-        labels = set(cases.loc[cases["check"] == name, "index"].dropna())
-        df = out.exclude(spec.name, file, df, df.index.isin(labels), name, column=column, fix=fix)
-    return df
-
-
-def check_unique(raw_df: pd.DataFrame, key: str, file: str, out: Collector) -> None:
-    """Duplicate ids are a problem: which row is the real one is the exporter's call."""
-    ids = as_text(raw_df[key])
-    dup = ids.notna() & ids.duplicated(keep=False)
-    if not dup.any():
-        return
-    first_row = raw_df.loc[dup].groupby(ids[dup])[ROW].transform("min")
-    rows = raw_df.loc[dup, ROW]
-    listed = [(int(r), v, int(f)) for r, v, f in zip(rows, ids[dup], first_row, strict=True) if r != f]
-    for r, v, f in listed[:MAX_LISTED]:
-        out.problems.append(Problem(file, f"duplicate id '{v}' (first on row {f})",
-                                    "ids must be unique: remove the duplicate row or give it its own id",
-                                    column=key, row=r))
-    if len(listed) > MAX_LISTED:
-        out.problems.append(Problem(file, f"{len(listed) - MAX_LISTED} more duplicate ids", "ids must be unique",
-                                    column=key))
 
 
 def check_reference(df: pd.DataFrame, column: str, file: str, known_raw: set, kept: pd.Index,
