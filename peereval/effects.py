@@ -207,7 +207,7 @@ def effect(frame: OutcomeFrame, *, conf_level: float = 0.95, seed: int = 0, min_
 
 def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int, cluster: str | list[str] = "team",
                 control: str = "never_treated") -> OutcomeEffect:
-    o, t = frame.outcome, frame.used.copy()
+    o, t = frame.outcome, frame.used  # read only: the fits use cells
     cal = frame.calendar
     end = frame.extra.get("end", cal.end)
     started = cal.start_periods(started_by=end) if end is not None else cal.start_periods()
@@ -247,9 +247,9 @@ def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int, cluster: s
     naive = (np.average(pilot.loc[after, "y"], weights=pw[after]) - np.average(pilot.loc[before, "y"], weights=pw[before])
              if after.any() and before.any() else math.nan)
     fit_frame = fit_frame.assign(first_treated=fit_frame["team"].map(started))
-    by_row = t.assign(first_treated=t["team"].map(started)) if o.kind == "duration" else fit_frame
-    events = _safe(lambda: event_study(by_row, outcome="y", unit="team", time="period",
-                                       first_treated="first_treated", cluster="team", conf_level=conf_level))
+    events = _safe(lambda: event_study(fit_frame, outcome="y", unit="team", time="period", conf_level=conf_level,
+                                       first_treated="first_treated", cluster="team",  # duration: cells for rows
+                                       weights="n" if o.kind == "duration" else None))
     if o.kind == "duration":  # team-period means of the rows, from their sub-cells
         cells = fit_frame.assign(_ny=fit_frame["n"] * fit_frame["y"]).groupby(["team", "period"], as_index=False).agg(
             n=("n", "sum"), ny=("_ny", "sum"), first_treated=("first_treated", "first"))

@@ -104,6 +104,16 @@ class EventStudyResult:
         return ax
 
 
+def _frequency(df: pd.DataFrame, weights: str, covariates: Sequence[str]) -> np.ndarray:
+    """Frequency weights: whole, positive numbers; only without covariates (cells stand for rows)."""
+    w = numeric_column(df, weights, "weights")
+    if covariates:
+        raise ArgumentError("weights= (frequency) cannot be combined with covariates; pass the rows instead")
+    if (w <= 0).any() or not np.allclose(w, np.round(w), rtol=0, atol=1e-9):
+        raise ArgumentError(f"column {weights!r} (weights) must hold whole numbers ≥ 1 for frequency weights")
+    return w
+
+
 def _never(values: np.ndarray) -> np.ndarray:
     return ~np.isfinite(values)
 
@@ -119,6 +129,7 @@ def event_study(
     cluster: str | None = None,
     covariates: Sequence[str] = (),
     conf_level: float = 0.95,
+    weights: str | None = None,
 ) -> EventStudyResult:
     """Event-study coefficients: the effect k periods after (or before) each unit's start.
 
@@ -130,6 +141,10 @@ def event_study(
     Never-treated units have ``first_treated`` missing (NaN/None/inf). CR1 cluster-robust
     standard errors (fixest small-sample factor) with t(G-1) intervals; the pre-trend test is
     a joint Wald F(q, G-1) test that all pre-period coefficients are zero.
+
+    ``weights``: frequency weights, each row standing for that many rows with its values (e.g.
+    cells holding their count and mean outcome): the row-level numbers exactly, without
+    covariates and with clusters containing whole unit-period cells.
 
     Example:
         >>> import numpy as np, pandas as pd
@@ -152,8 +167,9 @@ def event_study(
     covariates = columns(df, covariates, "covariates")
     roles = {"outcome": outcome, "unit": unit, "time": time, "cluster": cluster}
     roles |= {f"covariates[{i}]": c for i, c in enumerate(covariates)}
-    require_columns(df, roles)
+    require_columns(df, roles | {"weights": weights})
     column(df, first_treated, "first_treated")
+    freq = None if weights is None else _frequency(df, weights, covariates)
     y = numeric_column(df, outcome, "outcome")
     tvals = numeric_column(df, time, "time")
     if not np.allclose(tvals, np.round(tvals)):
@@ -177,24 +193,24 @@ def event_study(
     ccodes, n_cl = codes_of(df[cluster if cluster is not None else unit])
     if n_cl < 2:
         raise EstimationError("need at least two clusters")
-    fe = TwoWayFE(ucodes, tcodes, n_unit, n_time)
+    fe = TwoWayFE(ucodes, tcodes, n_unit, n_time, freq)
     cov = expand(df, covariates)
     keep = keep_estimable(cov, fe.demean(cov.matrix), None)
     cov_cols = [cov.matrix[:, j] for j in keep]
     cov.terms = [cov.terms[j] for j in keep]
-    n = len(df)
+    n = len(df) if freq is None else int(round(float(freq.sum())))
     # The relative-time indicators and the fixed effects are constant within unit-period cells. Without
     # covariates, and with clusters that contain whole cells, the regression and its cluster scores need
     # only cell counts and cell means of y: the same numbers without an n x k matrix of dummies.
-    first = np.full(len(fe._cw), n, dtype=np.int64)
-    np.minimum.at(first, fe._cell, np.arange(n))
+    first = np.full(len(fe._cw), len(df), dtype=np.int64)
+    np.minimum.at(first, fe._cell, np.arange(len(df)))
     by_cell = not cov_cols and bool(np.all(ccodes == ccodes[first][fe._cell]))
     if by_cell:
         w = fe._cw
         rel_c = rel[first]
         dummies = np.column_stack([(rel_c == k).astype(float) for k in ks])
         counts = w @ dummies
-        ybar = np.bincount(fe._cell, weights=y, minlength=len(w)) / w
+        ybar = np.bincount(fe._cell, weights=y if freq is None else y * freq, minlength=len(w)) / w
         present = counts > 0
         z = np.column_stack([ybar, dummies[:, present]])
         for j in range(z.shape[1]):
@@ -205,6 +221,8 @@ def event_study(
         xty = wxt.T @ yt
         cl = ccodes[first]
     else:
+        if freq is not None:
+            raise ArgumentError("weights= (frequency) needs clusters that contain whole unit-period cells")
         dummies = np.column_stack([(rel == k).astype(float) for k in ks])
         counts = dummies.sum(0)
         present = counts > 0
@@ -245,7 +263,7 @@ def event_study(
     )
     ref_row = pd.DataFrame(
         {"estimate": [0.0], "std_error": [math.nan], "ci_low": [math.nan], "ci_high": [math.nan],
-         "p_value": [math.nan], "n_obs": [int(np.sum(rel == -1))]},
+         "p_value": [math.nan], "n_obs": [int(np.sum(rel == -1) if freq is None else round(freq[rel == -1].sum()))]},
         index=pd.Index([-1], name="rel_time"),
     )
     table = pd.concat([table, ref_row]).sort_index()
