@@ -23,7 +23,8 @@ from peereval.data.validation import (
     check_reference,
     drop_header_rows,
     is_arrow_text,
-    objects,
+    lower_in,
+    to_objects,
     type_table,
 )
 from peereval.errors import DataError, Problem
@@ -166,7 +167,7 @@ def _load(source, cutoff, strict: bool, config: ProgramConfig | None, progress: 
             raw = raws[name] = dataclasses.replace(raw, frame=exclude_duplicate_rows(raw.frame, name, raw.file, out,
                                                                                  key=spec.key))
             check_unique(raw.frame, spec.key, raw.file, out)
-        frame = type_table(raw, spec, out, rows_are_design=(name == "teams"))
+        frame = type_table(raw, spec, out, rows_are_design=(name == "teams"), keep_codes=name not in _LINKED)
         if frame is not None:
             typed[name] = frame
     if out.problems:
@@ -185,7 +186,11 @@ def _load(source, cutoff, strict: bool, config: ProgramConfig | None, progress: 
     tables = {}
     for name, spec in all_specs.items():
         frame = typed.get(name, empty_table(spec))
-        tables[name] = _public(frame.drop(columns=[ROW], errors="ignore").reset_index(drop=True), spec)
+        if ROW in frame.columns:
+            frame = frame.copy(deep=False)  # a new frame on the same columns: no copy of 10M rows
+            del frame[ROW]
+        frame.index = pd.RangeIndex(len(frame))
+        tables[name] = _public(frame, spec)
     return CohortData(
         **{n: tables[n] for n in TABLES}, config=cfg, ledger=ledger, cutoff=cut, source=source.root,
         fingerprint=source.fingerprint(files), files=source.describe(files),
@@ -202,10 +207,11 @@ def _public(frame: pd.DataFrame, spec) -> pd.DataFrame:
     nothing refers to (ticket_id: 10 million of them) stay Arrow strings, whatever the source."""
     arrow_key = spec.key if spec.key and spec.name not in _LINKED else None
     for c in frame.columns:
-        if c == arrow_key and not is_arrow_text(frame[c]):
-            frame[c] = frame[c].astype(pd.StringDtype("pyarrow"))
-        elif c != arrow_key and is_arrow_text(frame[c]):
-            frame[c] = pd.Series(objects(frame[c]), index=frame.index, dtype=object)
+        if c == arrow_key:
+            if not is_arrow_text(frame[c]):
+                frame[c] = to_objects(frame[c]).astype(pd.StringDtype("pyarrow"))
+        elif is_arrow_text(frame[c]) or isinstance(frame[c].dtype, pd.CategoricalDtype):
+            frame[c] = to_objects(frame[c])
     return frame
 
 
@@ -265,7 +271,7 @@ def _link_tables(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], out:
             if table == "surveys" and "question" in df.columns:  # without questions, equal rows may be two answers
                 df = exclude_duplicate_rows(df, table, file, out)
             if table == "milestones":
-                df = df.assign(hire_date=df["person_id"].map(people.set_index("person_id")["hire_date"]))
+                df = df.assign(hire_date=to_objects(df["person_id"]).map(people.set_index("person_id")["hire_date"]))
         df = apply_row_rules(df, TABLES[table], file, out)
         typed[table] = df.drop(columns=["hire_date"], errors="ignore")
 
@@ -293,12 +299,12 @@ def _apply_scope(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], cfg:
         m = typed["milestones"]
         named = sorted({o.milestone for o in cfg.outcomes if o.kind == "milestone" and o.table == "milestones"})
         typed["milestones"] = out.exclude("milestones", raws["milestones"].file, m,
-                                          ~m["milestone"].str.lower().isin([n.lower() for n in named]),
+                                          ~lower_in(m["milestone"], [n.lower() for n in named]),
                                           f"other milestone (not {', '.join(repr(n) for n in named) or 'declared'})",
                                           kind="scope", column="milestone")
     if "tickets" in typed and "type" in typed["tickets"].columns:
         t = typed["tickets"]
-        counted = t["type"].isna() | t["type"].str.lower().isin([x.lower() for x in cfg.ticket_types])
+        counted = t["type"].isna().to_numpy() | lower_in(t["type"], [x.lower() for x in cfg.ticket_types])
         typed["tickets"] = out.exclude("tickets", raws["tickets"].file, t, ~counted,
                                        f"ticket type not counted (only {', '.join(cfg.ticket_types)})",
                                        kind="scope", column="type")

@@ -155,6 +155,39 @@ def as_text(s: pd.Series) -> pd.Series:
     return out.where(out.notna() & (out != ""), None)
 
 
+def as_text_codes(s: pd.Series) -> pd.Series:
+    """``as_text`` of a Categorical, kept a Categorical: categories stripped and merged, blanks missing.
+
+    >>> as_text_codes(pd.Series([" a", "a", "", "b"], dtype="category")).tolist()
+    ['a', 'a', nan, 'b']
+    """
+    cats = as_text(pd.Series(s.cat.categories.to_numpy(dtype=object), dtype=object)).to_numpy(dtype=object)
+    remap, uniques = pd.factorize(cats)  # blank categories -> -1
+    codes = np.append(remap, -1)[s.cat.codes.to_numpy()]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object)),
+                     index=s.index, name=s.name)
+
+
+def to_objects(s: pd.Series) -> pd.Series:
+    """Arrow or Categorical text as a column of Python strings (None when missing), as analyses get it."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        values = np.append(s.cat.categories.to_numpy(dtype=object), None)[s.cat.codes.to_numpy()]
+    elif is_arrow_text(s):
+        values = objects(s)
+    else:
+        return s
+    return pd.Series(values, index=s.index, name=s.name, dtype=object)
+
+
+def lower_in(s: pd.Series, allowed) -> np.ndarray:
+    """Rows whose text, lower-cased, is one of ``allowed`` (once per distinct value for a Categorical)."""
+    allowed = set(allowed)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        hit = np.array([c.lower() in allowed for c in s.cat.categories.astype(str)] + [False])
+        return hit[s.cat.codes.to_numpy()]
+    return s.str.lower().isin(allowed).to_numpy(dtype=bool)
+
+
 def as_datetime(s: pd.Series, text: pd.Series | None = None) -> tuple[pd.Series, int]:
     """Dates/date-times as naive timestamps (offsets converted to UTC); also count offset values.
 
@@ -226,11 +259,13 @@ def _column_problem(spec: TableSpec, col: ColumnSpec, values=()) -> tuple[str, s
     return f"missing {col.name}", f"fill in {col.name}"
 
 
-def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_design: bool) -> pd.DataFrame | None:
+def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_design: bool,
+               keep_codes: bool = False) -> pd.DataFrame | None:
     """Check the columns, parse the values, and exclude (or, for design tables, report) bad cells.
 
     ``rows_are_design``: a bad row in the teams table changes the study design, so it is a problem
-    to fix rather than a row to leave out.
+    to fix rather than a row to leave out. ``keep_codes``: text read as a Categorical stays one
+    (stripped categories), for the checks after this; ``to_objects`` turns it into strings.
     """
     df = raw.frame
     missing = [c for c in spec.required_columns if c not in df.columns]
@@ -253,7 +288,7 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
     if personal:
         out.note(spec.name, f"personal columns read and dropped ({', '.join(personal)})", len(df))
     keep = [c.name for c in spec.columns if c.name in df.columns and not c.personal]
-    typed = pd.DataFrame({ROW: df[ROW].to_numpy()}, index=df.index)
+    columns = {ROW: df[ROW].to_numpy()}
     bad_masks: list[tuple[ColumnSpec, np.ndarray, np.ndarray]] = []
     for name in keep:
         col = spec.column(name)
@@ -261,7 +296,10 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
         typed_already = pd.api.types.is_datetime64_any_dtype(raw_col) or (
             col.kind == "number" and raw_col.dtype != object and not isinstance(raw_col.dtype, pd.CategoricalDtype)
             and not pd.api.types.is_string_dtype(raw_col))
-        text = None if typed_already else as_text(raw_col)  # a typed column (e.g. from Parquet) needs no text pass
+        if keep_codes and col.kind in ("id", "text") and isinstance(raw_col.dtype, pd.CategoricalDtype):
+            text = as_text_codes(raw_col)
+        else:  # a typed column (e.g. from Parquet) needs no text pass
+            text = None if typed_already else as_text(raw_col)
         blank = raw_col.isna().to_numpy() if text is None else text.isna().to_numpy()
         if col.kind == "date":
             values, n_tz = as_datetime(raw_col, text)
@@ -276,8 +314,9 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
         if col.kind == "choice":
             invalid |= (values == "\0invalid").to_numpy()
             values = values.where(values != "\0invalid", None)
-        typed[name] = values
+        columns[name] = values
         bad_masks.append((col, blank, invalid))
+    typed = pd.DataFrame(columns, index=df.index)
     for col, blank, invalid in bad_masks:
         if not col.blank_ok and blank.any():
             what, fix = f"missing {col.name}", f"fill in {col.name}"
@@ -300,6 +339,12 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
     return typed
 
 
+def _header_pattern(name: str) -> str:
+    """RE2 pattern every value that normalises to the ASCII column ``name`` matches (case-insensitively)."""
+    body = "".join(f"(?:_|(?:{_RE2_SPACE}|-)+)" if c == "_" else re.escape(c) for c in name)
+    return f"^{_RE2_SPACE}*\\x{{feff}}*{body}{_RE2_SPACE}*$"
+
+
 def _header_hits(s: pd.Series, name: str) -> np.ndarray:
     """Rows whose value reads as the column name ``name`` (``normalise_column(value) == name``), vectorised.
 
@@ -319,11 +364,10 @@ def _header_hits(s: pd.Series, name: str) -> np.ndarray:
             arr = _arrow_strings(s.astype(str).to_numpy(dtype=object))
     hit = np.zeros(len(s), dtype=bool)
     at = np.arange(len(s))
-    if name.isascii():  # only ends are stripped and runs of spaces shortened: a hit is never shorter than name
-        long = _true(pc.greater_equal(pc.utf8_length(arr), len(name)))
-        if not long.all():
-            at = np.flatnonzero(long)
-            arr = arr.filter(pyarrow.array(long))
+    if name.isascii():  # one regex match first (no new strings): the few candidates get the full rule
+        maybe = _true(pc.match_substring_regex(arr, _header_pattern(name), ignore_case=True))
+        at = np.flatnonzero(maybe)
+        arr = arr.filter(pyarrow.array(maybe))
     norm = pc.utf8_ltrim(pc.utf8_lower(pc.utf8_trim(arr, _SPACES)), "\ufeff")
     norm = pc.replace_substring_regex(norm, f"(?:{_RE2_SPACE}|-)+", "_")
     for i in np.flatnonzero(_true(pc.equal(norm, name))):  # confirm with the exact Python rule
@@ -348,12 +392,20 @@ def drop_header_rows(raw: RawTable, spec: TableSpec, out: Collector) -> RawTable
     return dataclasses.replace(raw, frame=frame)
 
 
+def isin(s: pd.Series, pool) -> pd.Series:
+    """``s.isin(pool)``; for Arrow strings by ``pyarrow.compute.is_in`` (pandas converts each pool value)."""
+    if not is_arrow_text(s):
+        return s.isin(pool)
+    items = pyarrow.array([v for v in pool if isinstance(v, str)], type=pyarrow.string())
+    return pd.Series(_true(pc.is_in(arrow_of(s), value_set=items)), index=s.index)
+
+
 def check_reference(df: pd.DataFrame, column: str, file: str, known_raw: set, kept: pd.Index,
                     target: str, out: Collector, table: str, *, blank_ok: bool = False) -> pd.DataFrame:
     """Unknown references are problems; references to rows excluded elsewhere are exclusions."""
     values = df[column]
     present = values.notna()
-    unknown = present & ~values.isin(known_raw)
+    unknown = present & ~isin(values, known_raw)
     if unknown.any():
         for r, v in list(zip(df.loc[unknown, ROW], values[unknown], strict=True))[:MAX_LISTED]:
             out.problems.append(Problem(file, f"'{v}' is not in {target}", f"add it to {target} or correct the id",
@@ -361,6 +413,6 @@ def check_reference(df: pd.DataFrame, column: str, file: str, known_raw: set, ke
         if unknown.sum() > MAX_LISTED:
             out.problems.append(Problem(file, f"{int(unknown.sum()) - MAX_LISTED} more unknown references to {target}",
                                         f"add them to {target} or correct the ids", column=column))
-    orphan = present & ~unknown & ~values.isin(kept)
+    orphan = present & ~unknown & ~isin(values, kept)
     return out.exclude(table, file, df, orphan, f"refers to an excluded row of {target}", kind="linked", column=column,
                        fix=f"fix the excluded row in {target} (see the ledger)")
