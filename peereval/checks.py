@@ -213,8 +213,8 @@ def team_balance(data: CohortData, frames: dict[str, OutcomeFrame] | None = None
         months = max(1, rows["period"].nunique())
         volume, level = ("bugs per month", "median hours to fix a bug") if key == "bug_turnaround" else \
             (f"{o.name}: rows per month", f"{o.name}: {'median hours' if o.kind == 'duration' else 'mean'}")
-        df[volume] = df["team"].map(rows.groupby("team").size() / months).fillna(0)
-        value = rows.groupby("team")["hours"].median() if o.kind == "duration" else rows.groupby("team")["y"].mean()
+        df[volume] = df["team"].map(rows.groupby("team", observed=True).size() / months).fillna(0)
+        value = rows.groupby("team", observed=True)["hours"].median() if o.kind == "duration" else rows.groupby("team", observed=True)["y"].mean()
         df[level] = df["team"].map(value)
         names += [volume, level]
     hires = data.people[data.people["hire_date"] < first].groupby("team").size()

@@ -30,9 +30,7 @@ def trend(frame: OutcomeFrame) -> pd.DataFrame:
     o, rows = frame.outcome, frame.rows
     if o.kind == "milestone" or rows.empty:
         return pd.DataFrame(columns=TREND_COLUMNS)
-    labels = {p: frame.calendar.label(p) for p in rows["period"].unique()}
-    rows = rows.assign(month=rows["period"].map(labels))
-    g = rows.groupby(["period", "month", "cohort"], sort=True)
+    g = rows.groupby(["period", "cohort"], sort=True, observed=True)  # a period's label comes after
     if o.kind == "duration":
         out = g.agg(value=("hours", "median"), rows=("hours", "size"), still_open=("open", "sum"))
     elif o.kind == "rate":
@@ -45,7 +43,8 @@ def trend(frame: OutcomeFrame) -> pd.DataFrame:
         out["still_open"] = 0
     person = o.person if o.person in rows.columns else None
     out["people"] = g[person].nunique() if person else np.nan
-    out = out.reset_index().drop(columns="period")
+    out = out.reset_index()
+    out["month"] = out["period"].map({p: frame.calendar.label(p) for p in out["period"].unique()})
     out["still_open"] = out["still_open"].astype(int)
     return out[TREND_COLUMNS]
 
@@ -77,13 +76,13 @@ def variability(frame: OutcomeFrame) -> dict[str, float] | None:
         y = rows["y"]
     if rows.empty:
         return None
-    cells = y.groupby([rows["team"], rows["period"]]).agg(["mean", "var", "size"]).reset_index()
-    resid = (cells["mean"] - cells.groupby("team")["mean"].transform("mean")
+    cells = y.groupby([rows["team"], rows["period"]], observed=True).agg(["mean", "var", "size"]).reset_index()
+    resid = (cells["mean"] - cells.groupby("team", observed=True)["mean"].transform("mean")
              - cells.groupby("period")["mean"].transform("mean") + cells["mean"].mean())
     within = float(cells["var"].mean()) if cells["var"].notna().any() else 0.0
     per_cell = float(cells["size"].mean())
     shock = max(0.0, float(resid.var()) - within / per_cell) if len(cells) > 1 else 0.0
-    pair = pd.concat([resid, resid.groupby(cells["team"]).shift(1)], axis=1).dropna()
+    pair = pd.concat([resid, resid.groupby(cells["team"], observed=True).shift(1)], axis=1).dropna()
     rho = float(np.clip(pair.corr().iloc[0, 1], 0.0, 0.95)) if len(pair) > 3 else 0.0
     total = within + shock
     if not total > 0 or not math.isfinite(total):

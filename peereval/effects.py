@@ -251,13 +251,13 @@ def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int, cluster: s
                                        first_treated="first_treated", cluster="team",  # duration: cells for rows
                                        weights="n" if o.kind == "duration" else None))
     if o.kind == "duration":  # team-period means of the rows, from their sub-cells
-        cells = fit_frame.assign(_ny=fit_frame["n"] * fit_frame["y"]).groupby(["team", "period"], as_index=False).agg(
-            n=("n", "sum"), ny=("_ny", "sum"), first_treated=("first_treated", "first"))
+        cells = fit_frame.assign(_ny=fit_frame["n"] * fit_frame["y"]).groupby(["team", "period"], as_index=False,
+              observed=True).agg(n=("n", "sum"), ny=("_ny", "sum"), first_treated=("first_treated", "first"))
         cells = cells.assign(y=cells["ny"] / cells["n"])[["team", "period", "y", "first_treated"]]
     else:
-        cells = fit_frame.groupby(["team", "period"], as_index=False).agg(y=("y", "mean"),
+        cells = fit_frame.groupby(["team", "period"], as_index=False, observed=True).agg(y=("y", "mean"),
                                                                           first_treated=("first_treated", "first"))
-    cells = cells[cells.groupby("period")["team"].transform("size") == cells["team"].nunique()]  # balanced
+    cells = cells[cells.groupby("period", observed=True)["team"].transform("size") == cells["team"].nunique()]  # balanced
     stag = _safe(lambda: staggered_did(cells, outcome="y", unit="team", time="period", first_treated="first_treated",
                                        control=control,
                                        conf_level=conf_level, seed=seed).aggregate("simple"))

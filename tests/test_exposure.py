@@ -57,7 +57,7 @@ def test_every_ticket_is_used_or_counted_and_months_are_whole(sample, days):
     per_row = ((frame["cohort"] == "pilot") & (frame["date"] >= frame["pilot_start"])).astype(int)
     assert (frame["treated"] == per_row).all() and frame["cohort"].eq(frame["team"].map(
         data.teams.set_index("team")["cohort"])).all()
-    assert (frame.groupby(["team", "period"])["treated"].nunique() == 1).all()
+    assert (frame.groupby(["team", "period"], observed=True)["treated"].nunique() == 1).all()
     in_start_month = tickets["created_at"].dt.to_period("M") == tickets["pilot_start"].dt.to_period("M")
     start_month = (tickets["cohort"] == "pilot") & in_start_month
     mixed = tickets.loc[start_month & (expected == 0), "team"].unique()

@@ -14,7 +14,7 @@ import pandas as pd
 
 from peereval.data.cohort import CohortData
 from peereval.outcomes.declare import Outcome
-from peereval.outcomes.frame import OutcomeFrame, count, in_scope, link_team
+from peereval.outcomes.frame import OutcomeFrame, count, in_scope, link_team, team_codes
 from peereval.periods import Calendar, transition_reason
 
 
@@ -25,8 +25,7 @@ def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
     notes: dict[str, int] = {}
     cols = [c for c in dict.fromkeys([o.person, o.team, o.start, o.end, *o.where, *o.adjust_for])
             if c and c in src.columns]  # an optional adjustment may be absent: effects says so in the method
-    df = link_team(data, o, src[cols])
-    df = in_scope(df, o, o.start, cal.end, excluded)
+    df = team_codes(in_scope(link_team(data, o, src[cols]), o, o.start, cal.end, excluded))
     end = cal.end if cal.end is not None else df[o.start].max()
     finish = df[o.end]
     if cal.end is not None:
@@ -36,19 +35,30 @@ def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
     hours = (finish - df[o.start]).dt.total_seconds() / 3600.0
     backwards = (hours < 0).to_numpy()
     count(excluded, f"{o.end} before {o.start}", backwards)
-    df, hours = df[~backwards], hours[~backwards]
-    rows, transition = cal.expose(df.assign(date=df[o.start], hours=hours.to_numpy(), open=hours.isna().to_numpy()),
-                                  "date")
+    if backwards.any():
+        df, hours = df[~backwards], hours[~backwards]
+    df = df.assign(date=df[o.start], hours=hours.to_numpy(), open=hours.isna().to_numpy())
+    rows, transition = cal.expose(df, "date")
     full = (rows["date"] <= end - pd.Timedelta(days=o.window_days)).to_numpy()
     cap = o.window_days * 24.0
     rows["y"] = np.log(rows["hours"].fillna(cap).clip(1 / 60, cap))
     rows["used"] = full & ~transition.to_numpy()
     for col in o.adjust_for:
         if col in rows.columns:
-            rows[col] = rows[col].fillna("unknown")
+            rows[col] = _blank_is_unknown(rows[col])
     began = "created" if o.start == "created_at" else f"{o.start}"
     count(excluded, f"{began} in the last {o.window_days} days (follow-up window not complete)", ~full)
     count(excluded, transition_reason(cal.period), transition.to_numpy() & full)
     late = rows["used"] & (rows["hours"].isna() | (rows["hours"] > cap))
     notes[f"still open after {o.window_days} days: counted as {o.window_days} days"] = int(late.sum())
-    return OutcomeFrame(o, rows.reset_index(drop=True), cal, excluded, notes, extra={"end": end})
+    rows.index = pd.RangeIndex(len(rows))  # rows is this function's own frame: no copy needed
+    return OutcomeFrame(o, rows, cal, excluded, notes, extra={"end": end})
+
+
+def _blank_is_unknown(values: pd.Series) -> pd.Series:
+    """Blank adjustment values as the level "unknown" (a Categorical gains that category)."""
+    if not values.isna().any():
+        return values
+    if isinstance(values.dtype, pd.CategoricalDtype) and "unknown" not in values.cat.categories:
+        values = values.cat.add_categories("unknown")
+    return values.fillna("unknown")

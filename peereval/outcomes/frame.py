@@ -33,17 +33,25 @@ class OutcomeFrame:
 
     @property
     def used(self) -> pd.DataFrame:
-        return self.rows[self.rows["used"]]
+        """The rows that enter the estimates (computed once; treat as read-only, copy before changing)."""
+        if "_used" not in self.__dict__:
+            rows = self.rows
+            object.__setattr__(self, "_used", rows if rows["used"].all() else rows[rows["used"].to_numpy()])
+        return self.__dict__["_used"]
 
     def cells(self) -> pd.DataFrame:
         """Team-period means of ``y`` over used rows with their weight ``n`` (exact for cell-level regressors)."""
-        u = self.used
-        w = u[self.weight] if self.weight else pd.Series(1.0, index=u.index)
-        g = u.assign(_w=w, _wy=w * u["y"]).groupby(["team", "period"], as_index=False, sort=True)
-        cells = g.agg(n=("_w", "sum"), wy=("_wy", "sum"), treated=("treated", "first"), cohort=("cohort", "first"),
-                      rows=("y", "size"))
-        cells["y"] = cells["wy"] / cells["n"]
-        return cells.drop(columns=["wy"])
+        if "_cells" not in self.__dict__:
+            u = self.used
+            w = u[self.weight] if self.weight else pd.Series(1.0, index=u.index)
+            g = pd.DataFrame({"team": u["team"], "period": u["period"], "_w": w, "_wy": w * u["y"],
+                              "treated": u["treated"], "cohort": u["cohort"], "y": u["y"]}
+                             ).groupby(["team", "period"], as_index=False, sort=True, observed=True)
+            cells = g.agg(n=("_w", "sum"), wy=("_wy", "sum"), treated=("treated", "first"),
+                          cohort=("cohort", "first"), rows=("y", "size"))
+            cells["y"] = cells["wy"] / cells["n"]
+            object.__setattr__(self, "_cells", cells.drop(columns=["wy"]))
+        return self.__dict__["_cells"].copy()
 
 
 def link_team(data: CohortData, o: Outcome, frame: pd.DataFrame) -> pd.DataFrame:
@@ -55,22 +63,41 @@ def link_team(data: CohortData, o: Outcome, frame: pd.DataFrame) -> pd.DataFrame
 
 def in_scope(frame: pd.DataFrame, o: Outcome, date: str, end: pd.Timestamp | None,
              excluded: dict[str, int]) -> pd.DataFrame:
-    """Apply the declaration's ``where`` and the cutoff to the placing ``date``; count what goes."""
+    """Apply the declaration's ``where`` and the cutoff to the placing ``date``; count what goes.
+
+    Each reason counts the rows it removes among those the earlier reasons kept; the rows are
+    copied once, at the end.
+    """
+    alive = np.ones(len(frame), dtype=bool)
+
+    def drop(reason: str, out: np.ndarray) -> None:
+        count(excluded, reason, out & alive)
+        alive[out] = False
+
     for col, allowed in o.where.items():
         keep = frame[col].astype("string").str.strip().str.lower().isin(allowed).fillna(False).to_numpy(bool)
-        count(excluded, f"{col} not one of {', '.join(allowed)}", ~keep)
-        frame = frame[keep]
+        drop(f"{col} not one of {', '.join(allowed)}", ~keep)
     blank = frame[date].isna().to_numpy()
-    count(excluded, f"no {date}", blank)
-    frame = frame[~blank]
+    drop(f"no {date}", blank)
     if end is not None:
-        late = (frame[date] >= end).to_numpy()
-        count(excluded, f"{date} after the cutoff", late)
-        frame = frame[~late]
+        drop(f"{date} after the cutoff", (frame[date] >= end).to_numpy() & ~blank)
     if o.person:  # the loader leaves out people hired after the cutoff: their earlier rows have no team
-        unlinked = frame["team"].isna().to_numpy()
-        count(excluded, f"{o.person} names a person hired after the cutoff", unlinked)
-        frame = frame[~unlinked]
+        drop(f"{o.person} names a person hired after the cutoff", frame["team"].isna().to_numpy())
+    return frame if alive.all() else frame[alive]
+
+
+def team_codes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``team`` as a Categorical of the teams present (text, Arrow strings or a Categorical alike).
+
+    Grouping by team codes is much faster than by Python strings; the values are unchanged.
+    """
+    team = frame["team"]
+    if isinstance(team.dtype, pd.CategoricalDtype):
+        team = team.cat.remove_unused_categories()
+    else:
+        codes, uniques = pd.factorize(team.to_numpy(dtype=object), sort=True)
+        team = pd.Series(pd.Categorical.from_codes(codes, uniques), index=frame.index)
+    frame["team"] = team
     return frame
 
 
