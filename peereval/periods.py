@@ -86,6 +86,12 @@ class Calendar:
             return (ts.dt.normalize() - _MONDAY0).dt.days // 7
         if isinstance(ts, pd.Timestamp):
             return ts.year * 12 + ts.month - 1
+        if isinstance(ts.dtype, np.dtype) and ts.dtype.kind == "M":  # tz-naive: months by numpy, no fields
+            values = ts.to_numpy()
+            months = values.astype("datetime64[M]").astype(np.int64) + 1970 * 12
+            nat = np.isnat(values)
+            return pd.Series(np.where(nat, np.nan, months) if nat.any() else months.astype(np.int32),
+                             index=ts.index, name=ts.name)
         return ts.dt.year * 12 + ts.dt.month - 1
 
     def label(self, index: int) -> str:
@@ -119,17 +125,19 @@ class Calendar:
         period that mixes rows dated before and after its start); callers leave them out of
         period-level estimates and count them under :data:`TRANSITION_REASON`.
         """
-        codes, teams = pd.factorize(rows["team"].to_numpy())
-        teams = pd.Index(teams)
+        codes, teams = pd.factorize(rows["team"])  # a Categorical's codes are used as they are
+        teams = pd.Index(np.asarray(teams, dtype=object))
 
         def per_team(values: pd.Series) -> np.ndarray:
             return pd.api.extensions.take(values.reindex(teams).to_numpy(), codes, allow_fill=True)
 
-        out = rows.copy()
+        out = rows.copy(deep=False)  # new columns only: the caller's frame is not changed
         out["cohort"] = per_team(self.cohort)
         out["pilot_start"] = pd.to_datetime(per_team(self.start))
         out["period"] = self.index(out[date])
-        out["treated"] = ((out["cohort"] == "pilot") & (out[date] >= out["pilot_start"])).astype(int)
-        in_start = (out["cohort"] == "pilot") & (out["period"] == self.index(out["pilot_start"]))
-        mixed = out.loc[in_start & (out["treated"] == 0), "team"].unique()
-        return out, in_start & out["team"].isin(mixed)
+        pilot = np.append((self.cohort == "pilot").reindex(teams, fill_value=False).to_numpy(bool), False)[codes]
+        out["treated"] = (pilot & (out[date] >= out["pilot_start"]).to_numpy()).astype(int)
+        in_start = pilot & (out["period"].to_numpy() == per_team(self.index(self.start)))
+        mixed = np.zeros(len(teams) + 1, dtype=bool)  # code -1 (no team) is the last entry
+        mixed[codes[in_start & (out["treated"].to_numpy() == 0)]] = True
+        return out, pd.Series(in_start & mixed[codes], index=out.index)

@@ -1,0 +1,90 @@
+"""Outcome frames give the same numbers whatever the loader's text dtype, and their fast paths match the plain ones.
+
+The loader may hand text columns over as Python objects, pandas Categoricals or Arrow-backed
+strings. Period indices come from numpy months instead of date fields; exposure works on team
+codes. Each is compared here with the straightforward computation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SAMPLE
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import peereval
+from peereval.effects import effect
+from peereval.outcomes import build_all
+from peereval.periods import Calendar
+
+
+@settings(max_examples=50, deadline=None)
+@given(days=st.lists(st.integers(-40_000, 40_000), min_size=1, max_size=30), nat=st.booleans(),
+       unit=st.sampled_from(["ns", "us", "s"]))
+def test_month_index_equals_year_times_twelve_plus_month(days, nat, unit):
+    ts = pd.Series(pd.to_datetime(np.array(days, dtype="int64") * 86_400 + 3_600, unit="s")
+                   .astype(f"datetime64[{unit}]"), name="date")
+    if nat:
+        ts.iloc[0] = pd.NaT
+    cal = Calendar(pd.Series(dtype=object), pd.Series(dtype="datetime64[ns]"), None)
+    pd.testing.assert_series_equal(cal.index(ts), ts.dt.year * 12 + ts.dt.month - 1)
+
+
+def _tables(data, convert):
+    changes = {}
+    for f in dataclasses.fields(data):
+        v = getattr(data, f.name)
+        if isinstance(v, pd.DataFrame) and f.name in ("tickets", "teams", "people"):
+            changes[f.name] = v.assign(**{c: convert(v[c]) for c in v.columns if v[c].dtype == object})
+    return dataclasses.replace(data, **changes)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return peereval.load(SAMPLE, cutoff="2026-10-31")
+
+
+@pytest.mark.parametrize("convert", [lambda s: s.astype("category"), lambda s: s.astype("string[pyarrow]")],
+                         ids=["category", "arrow"])
+def test_bug_turnaround_frame_and_effect_do_not_depend_on_the_text_dtype(sample, convert):
+    plain = build_all(sample)["bug_turnaround"]
+    other = build_all(_tables(sample, convert))["bug_turnaround"]
+    cols = ["period", "treated", "y", "used", "hours"]
+    pd.testing.assert_frame_equal(plain.rows[cols], other.rows[cols])
+    assert plain.rows["team"].astype(str).tolist() == other.rows["team"].astype(str).tolist()
+    assert plain.excluded == other.excluded and plain.notes == other.notes
+    a, b = effect(plain).to_dict(), effect(other).to_dict()
+    assert a.keys() == b.keys()
+    for k in a:
+        if isinstance(a[k], float):
+            assert a[k] == pytest.approx(b[k], rel=1e-12, nan_ok=True), k
+        else:
+            assert a[k] == b[k], k
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("dtype", [object, "category", "string[pyarrow]"])
+def test_exposure_marks_transition_rows_like_the_row_by_row_rule(seed, dtype):
+    rng = np.random.default_rng(seed)
+    teams = [f"t{i}" for i in range(8)]
+    cohort = pd.Series(["pilot"] * 4 + ["control"] * 4, index=teams)
+    start = pd.Series(pd.to_datetime(["2026-03-01", "2026-03-15", "2026-05-20", None] + [None] * 4), index=teams)
+    cal = Calendar(cohort, start, pd.Timestamp("2026-11-01"))
+    rows = pd.DataFrame({"team": rng.choice(teams + ["unknown team"], size=600),
+                         "date": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 300, 600), unit="D")})
+    out, transition = cal.expose(rows.astype({"team": dtype}), "date")
+    assert list(rows.columns) == ["team", "date"]  # the caller's frame is unchanged
+    team = rows["team"]
+    row_start, pilot = team.map(start), team.map(cohort).eq("pilot").to_numpy()
+    treated = pilot & (rows["date"] >= row_start).to_numpy()
+    in_start = pilot & (out["period"].to_numpy() == cal.index(row_start).to_numpy())
+    mixed = set(team[in_start & ~treated])
+    assert (out["treated"].to_numpy() == treated).all()
+    assert (transition.to_numpy() == (in_start & team.isin(mixed).to_numpy())).all()
+    assert transition.any() and not transition.all()
+    assert (out["period"] == rows["date"].dt.year * 12 + rows["date"].dt.month - 1).all()
+    assert out["cohort"].tolist() == team.map(cohort).tolist()
