@@ -69,8 +69,9 @@ def variability(frame: OutcomeFrame) -> dict[str, float] | None:
     rows = frame.rows
     if frame.outcome.kind == "milestone" or rows.empty:
         return None
-    if frame.outcome.kind == "duration":
-        rows = rows[~rows["open"]]
+    if frame.outcome.kind == "duration":  # only the columns needed, not a copy of every row
+        resolved = ~rows["open"].to_numpy()
+        rows = pd.DataFrame({c: rows[c].to_numpy()[resolved] for c in ("team", "period", "hours")})
         y = np.log(rows["hours"].clip(lower=1 / 60))
     else:
         y = rows["y"]

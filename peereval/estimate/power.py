@@ -171,8 +171,11 @@ def _p_event(d: OnboardingDesign, median: float) -> float:
     scale = median / math.log(2) ** (1 / k)
     delta = d.dropout_per_month / DAYS_PER_MONTH
 
+    def f(t: float) -> float:  # Weibull density (scipy's formula, without its per-call overhead) x staying
+        x = t / scale
+        return (k * x ** (k - 1) * math.exp(-(x**k)) / scale if x > 0 else 0.0) * math.exp(-delta * t)
+
     def by(follow: float) -> float:  # P(milestone before follow-up end and before dropout)
-        f = lambda t: stats.weibull_min.pdf(t, k, scale=scale) * math.exp(-delta * t)  # noqa: E731
         return integrate.quad(f, 0, follow, limit=200)[0]
 
     lo = d.follow_up_months * DAYS_PER_MONTH
