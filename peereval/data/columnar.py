@@ -84,22 +84,18 @@ def compact(table: pa.Table, *, date_as_object: bool = True) -> pd.DataFrame:
     for col in table.columns:
         value_type = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
         if _is_text(value_type):
-            plain = col.cast(value_type) if pa.types.is_dictionary(col.type) else col
-            if pa.types.is_string_view(value_type) or pa.types.is_large_string(value_type):
-                plain = plain.cast(pa.string())
-            if _mostly_distinct(plain):  # ids: encoding would only add a hash table
-                col = plain
-                columns.append(col)
+            if _mostly_distinct(_plain(col.slice(0, _SAMPLE))):  # ids: encoding would only add a hash table
+                columns.append(_plain(col))
                 continue
             encoded = (col if pa.types.is_dictionary(col.type) and pa.types.is_string(value_type)
-                       else plain.dictionary_encode()).unify_dictionaries()
+                       else _plain(col).dictionary_encode()).unify_dictionaries()
             size = len(encoded.chunk(0).dictionary) if encoded.num_chunks else 0
-            col = encoded if size <= CATEGORICAL_SHARE * max(table.num_rows, 1) else plain
+            col = encoded if size <= CATEGORICAL_SHARE * max(table.num_rows, 1) else _plain(col)
         elif pa.types.is_dictionary(col.type):
             col = col.cast(value_type)
-        elif pa.types.is_timestamp(col.type) and col.type.unit != "ns":  # the unit the checks use, cast in Arrow
-            try:
-                col = col.cast(pa.timestamp("ns", col.type.tz))
+        elif (pa.types.is_timestamp(col.type) and col.type.unit != "ns") or pa.types.is_date(col.type):
+            try:  # the type the checks use, cast in Arrow (dates need no Python date object each)
+                col = col.cast(pa.timestamp("ns", getattr(col.type, "tz", None)))
             except pa.ArrowInvalid:  # beyond year 2262: left for the checks to report
                 pass
         columns.append(col)
@@ -109,9 +105,17 @@ def compact(table: pa.Table, *, date_as_object: bool = True) -> pd.DataFrame:
 
 
 _ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow")}
+_SAMPLE = 20_000
 
 
-def _mostly_distinct(col: pa.ChunkedArray | pa.Array, sample: int = 20_000) -> bool:
+def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A (dictionary-encoded) text column as plain ``string``."""
+    value_type = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+    plain = col.cast(value_type) if pa.types.is_dictionary(col.type) else col
+    return plain.cast(pa.string()) if plain.type != pa.string() else plain
+
+
+def _mostly_distinct(col: pa.ChunkedArray | pa.Array, sample: int = _SAMPLE) -> bool:
     """True when the first ``sample`` values are mostly distinct (a column of ids, not of categories)."""
     head = col.slice(0, sample)
     n = len(head)

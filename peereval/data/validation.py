@@ -163,8 +163,10 @@ def as_text_codes(s: pd.Series) -> pd.Series:
     """
     cats = as_text(pd.Series(s.cat.categories.to_numpy(dtype=object), dtype=object)).to_numpy(dtype=object)
     remap, uniques = pd.factorize(cats)  # blank categories -> -1
+    if len(uniques) == len(cats) and (remap == np.arange(len(cats))).all():  # nothing to strip or merge
+        return s.cat.rename_categories(pd.Index(uniques, dtype=object))
     codes = np.append(remap, -1)[s.cat.codes.to_numpy()]
-    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object)),
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object), validate=False),
                      index=s.index, name=s.name)
 
 
@@ -196,7 +198,7 @@ def as_datetime(s: pd.Series, text: pd.Series | None = None) -> tuple[pd.Series,
     if pd.api.types.is_datetime64_any_dtype(s):
         if getattr(s.dt, "tz", None) is not None:
             return s.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]"), int(s.notna().sum())
-        return s.astype("datetime64[ns]"), 0
+        return s.astype("datetime64[ns]", copy=False), 0
     text = as_text(s) if text is None else text
     arr = arrow_of(text) if is_arrow_text(text) else _arrow_strings(text.to_numpy(dtype=object))  # str/None only
     tz = _true(pc.match_substring_regex(arr, _RE2_TZ_SUFFIX))
@@ -363,7 +365,7 @@ def _header_hits(s: pd.Series, name: str) -> np.ndarray:
         if arr is None:  # mixed values (e.g. from Excel): compare their text
             arr = _arrow_strings(s.astype(str).to_numpy(dtype=object))
     hit = np.zeros(len(s), dtype=bool)
-    at = np.arange(len(s))
+    at = None
     if name.isascii():  # one regex match first (no new strings): the few candidates get the full rule
         maybe = _true(pc.match_substring_regex(arr, _header_pattern(name), ignore_case=True))
         at = np.flatnonzero(maybe)
@@ -371,7 +373,7 @@ def _header_hits(s: pd.Series, name: str) -> np.ndarray:
     norm = pc.utf8_ltrim(pc.utf8_lower(pc.utf8_trim(arr, _SPACES)), "\ufeff")
     norm = pc.replace_substring_regex(norm, f"(?:{_RE2_SPACE}|-)+", "_")
     for i in np.flatnonzero(_true(pc.equal(norm, name))):  # confirm with the exact Python rule
-        hit[at[i]] = normalise_column(arr[int(i)].as_py()) == name
+        hit[i if at is None else at[i]] = normalise_column(arr[int(i)].as_py()) == name
     return hit
 
 
@@ -396,7 +398,10 @@ def isin(s: pd.Series, pool) -> pd.Series:
     """``s.isin(pool)``; for Arrow strings by ``pyarrow.compute.is_in`` (pandas converts each pool value)."""
     if not is_arrow_text(s):
         return s.isin(pool)
-    items = pyarrow.array([v for v in pool if isinstance(v, str)], type=pyarrow.string())
+    if isinstance(pool, pd.Index | pd.Series) and is_arrow_text(pd.Series(pool.array[:0])):
+        items = pool.array.__arrow_array__().combine_chunks()  # already Arrow strings: no Python loop
+    else:
+        items = pyarrow.array([v for v in pool if isinstance(v, str)], type=pyarrow.string())
     return pd.Series(_true(pc.is_in(arrow_of(s), value_set=items)), index=s.index)
 
 
