@@ -26,7 +26,7 @@ from peereval.estimate.event_study import EventStudyResult, event_study
 from peereval.estimate.result import EffectResult, _clean
 from peereval.estimate.staggered import staggered_did
 from peereval.estimate.survival import KMResult, km
-from peereval.estimate.twfe import TwoWayFE, codes_of
+from peereval.outcomes.adjust import adjustment_cells, adjustments
 from peereval.outcomes.declare import Outcome
 from peereval.outcomes.frame import OutcomeFrame
 
@@ -207,26 +207,27 @@ def effect(frame: OutcomeFrame, *, conf_level: float = 0.95, seed: int = 0, min_
 
 def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int, cluster: str | list[str] = "team",
                 control: str = "never_treated") -> OutcomeEffect:
-    o, t = frame.outcome, frame.used  # read only: the fits use cells
-    cal = frame.calendar
+    o, cal = frame.outcome, frame.calendar
     end = frame.extra.get("end", cal.end)
     started = cal.start_periods(started_by=end) if end is not None else cal.start_periods()
-    n_pilot = int(t.loc[t["treated"] == 1, "team"].nunique())
-    base = dict(n_rows=int(frame.extra.get("rows", len(t))) if o.kind == "rate" else len(t),
-                n_teams=int(t["team"].nunique()), n_pilot_teams=n_pilot, excluded=dict(frame.excluded),
-                notes=dict(frame.notes), extra={"window_days": o.window_days, "n_treated_rows": int(t["treated"].sum())}
-                if o.kind == "duration" else {})
-    refused = _refuse(t, n_pilot, o)
-    if refused:
-        return OutcomeEffect(o, None, refused=refused, **base)
-    weights, weight_type = frame.weight, "analytic"
     if o.kind == "duration":
         # fixed effects, adjustment levels and treated are constant within team-period-level cells, so
         # the count-weighted cells give the row-level fit, CR1, wild and randomization p-values exactly
-        fit_frame, weights, weight_type = adjustment_cells(t, o.adjust_for), "n", "frequency"
-        covariates, note = adjustments(fit_frame, o.adjust_for, weights="n")
+        fit_frame = adjustment_cells(frame.rows, o.adjust_for, mask=frame.rows["used"].to_numpy())
+        weights, weight_type, count = "n", "frequency", fit_frame["n"]
     else:
-        fit_frame, covariates, note, weights = frame.cells(), [], "", "n"
+        fit_frame, weights, weight_type = frame.cells(), "n", "analytic"
+        count = fit_frame["rows"]
+    treated = fit_frame["treated"] == 1
+    n_pilot = int(fit_frame.loc[treated, "team"].nunique())
+    base = dict(n_rows=int(frame.extra.get("rows", count.sum())) if o.kind == "rate" else int(count.sum()),
+                n_teams=int(fit_frame["team"].nunique()), n_pilot_teams=n_pilot, excluded=dict(frame.excluded),
+                notes=dict(frame.notes), extra={"window_days": o.window_days, "n_treated_rows": int(count[treated].sum())}
+                if o.kind == "duration" else {})
+    refused = _refuse(fit_frame, n_pilot, o)  # cells exist where rows do
+    if refused:
+        return OutcomeEffect(o, None, refused=refused, **base)
+    covariates, note = adjustments(fit_frame, o.adjust_for, weights="n") if o.kind == "duration" else ([], "")
     try:
         res = did(fit_frame, outcome="y", unit="team", time="period", treated="treated", cluster=cluster,
                   covariates=covariates, weights=weights, conf_level=conf_level, seed=seed,
@@ -314,70 +315,6 @@ def _refuse(t: pd.DataFrame, n_pilot: int, o: Outcome) -> str | None:
     if (t["cohort"] == "control").sum() == 0:
         return f"there are no control-team {rows} to compare with"
     return None
-
-
-def adjustment_cells(t: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Rows collapsed to (team, period, adjustment levels) cells: count ``n``, mean ``y``, ``treated``, ``cohort``.
-
-    Every regressor of the duration DiD is constant within these cells, so a fit weighted by ``n``
-    as frequency weights is the row-level fit (see :func:`~peereval.estimate.did.did`).
-    """
-    keys = ["team", "period", *[c for c in columns if c in t.columns]]
-    cells = t.groupby(keys, as_index=False, sort=True, observed=True).agg(
-        n=("y", "size"), y=("y", "mean"), treated=("treated", "first"), cohort=("cohort", "first"))
-    cells["n"] = cells["n"].astype(float)
-    return cells
-
-
-def adjustments(t: pd.DataFrame, columns: tuple[str, ...], weights: str | None = None) -> tuple[list[str], str]:
-    """Indicator columns for each adjustment's levels that the fixed effects do not absorb (added to ``t``).
-
-    Blank values are their own level ("unknown"). Levels that coincide with particular teams or
-    months (e.g. only one team labels priorities) cannot be adjusted for and are left out, with a note.
-    ``weights``: a column of frequency weights (cells standing for that many rows; the check is then
-    the row-level one).
-    """
-    names: list[str] = []
-    notes: list[str] = []
-    for col in columns:
-        label = "Bug priority" if col == "priority" else f"'{col}'"
-        if col not in t.columns:
-            notes.append(f"{label} is not in the {'tickets' if col == 'priority' else 'outcome'} table, so it is "
-                         "not adjusted for.")
-            continue
-        levels = sorted(t[col].astype(str).unique())
-        if len(levels) < 2:
-            shown = "blank" if levels == ["unknown"] else f"'{levels[0]}'" if levels else "none"
-            notes.append(f"{label} is not adjusted for: every row has the same value ({shown})."
-                         .replace("every row has the same value", "every ticket has the same priority"
-                                  if col == "priority" else "every row has the same value"))
-            continue
-        new = []
-        for lv in levels[1:]:
-            name = f"{col}_{lv}"
-            t[name] = (t[col].astype(str) == lv).astype(float)
-            new.append(name)
-        names += new
-    if not names:
-        return [], " ".join(notes)
-    ucodes, n_unit = codes_of(t["team"])
-    tcodes, n_time = codes_of(t["period"])
-    w = None if weights is None else t[weights].to_numpy(dtype=float)
-    z = TwoWayFE(ucodes, tcodes, n_unit, n_time, w).demean(t[names].to_numpy())
-    root = np.ones(len(z)) if w is None else np.sqrt(w)  # rows' singular values from their cells
-    keep: list[int] = []
-    for j in range(len(names)):  # greedy: keep a level if it adds a direction the kept ones lack
-        trial = z[:, keep + [j]]
-        tol = 1e-8 * max(1.0, float(np.abs(trial).max()))
-        if np.linalg.matrix_rank(trial * root[:, None], tol=tol) == len(keep) + 1:
-            keep.append(j)
-    dropped = [names[j] for j in range(len(names)) if j not in keep]
-    if dropped:
-        shown = ", ".join("blank" if d.endswith("_unknown") else repr(d.split("_", 1)[1]) for d in dropped)
-        notes.append(f"{'Priority' if all(d.startswith('priority_') for d in dropped) else 'Adjustment'} level(s) "
-                     f"{shown} are not adjusted for: they coincide with particular teams or months, so the "
-                     "comparison already accounts for them.")
-    return [names[j] for j in keep], " ".join(notes)
 
 
 def _milestone_effect(frame: OutcomeFrame, *, conf_level: float, min_group: int,

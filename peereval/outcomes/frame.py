@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from peereval.data.cohort import CohortData
+from peereval.outcomes.cells import cell_table
 from peereval.outcomes.declare import Outcome
 from peereval.periods import Calendar
 
@@ -42,13 +43,18 @@ class OutcomeFrame:
     def cells(self) -> pd.DataFrame:
         """Team-period means of ``y`` over used rows with their weight ``n`` (exact for cell-level regressors)."""
         if "_cells" not in self.__dict__:
-            u = self.used
-            w = u[self.weight] if self.weight else pd.Series(1.0, index=u.index)
-            g = pd.DataFrame({"team": u["team"], "period": u["period"], "_w": w, "_wy": w * u["y"],
-                              "treated": u["treated"], "cohort": u["cohort"], "y": u["y"]}
-                             ).groupby(["team", "period"], as_index=False, sort=True, observed=True)
-            cells = g.agg(n=("_w", "sum"), wy=("_wy", "sum"), treated=("treated", "first"),
-                          cohort=("cohort", "first"), rows=("y", "size"))
+            r = self.rows
+            w = r[self.weight].to_numpy(float) if self.weight else np.ones(len(r))
+            try:  # by integer codes: the same cells as groupby, much faster on millions of rows
+                c = cell_table(r, ["team", "period"], mask=r["used"].to_numpy(bool),
+                               sums={"n": w, "wy": w * r["y"].to_numpy(float)}, constant=("treated", "cohort"))
+                cells = c[["team", "period", "n", "wy", "treated", "cohort"]].assign(rows=c["size"])
+            except ValueError:  # treated or cohort varies within a cell: each cell's first row, as groupby gives it
+                u = self.used
+                g = u.assign(_w=w[r["used"].to_numpy(bool)], _wy=lambda d: d["_w"] * d["y"]).groupby(
+                    ["team", "period"], as_index=False, sort=True, observed=True)
+                cells = g.agg(n=("_w", "sum"), wy=("_wy", "sum"), treated=("treated", "first"),
+                              cohort=("cohort", "first"), rows=("y", "size"))
             cells["y"] = cells["wy"] / cells["n"]
             object.__setattr__(self, "_cells", cells.drop(columns=["wy"]))
         return self.__dict__["_cells"].copy()

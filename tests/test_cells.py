@@ -1,0 +1,81 @@
+"""cell_table (integer codes and bincount) gives the cells pandas' groupby gives: keys, order, dtypes, counts, sums.
+
+Varied: key dtypes (object, Categorical with unused or unsorted categories, Arrow strings,
+integers), missing keys, masks, unbalanced and empty cells, weights; and the refusal when a
+'constant' column varies within a cell. Also the frames' cells and the duration adjustment
+cells against the groupby definitions they replace.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SAMPLE
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import peereval
+from peereval.effects import adjustment_cells
+from peereval.outcomes import build_all
+from peereval.outcomes.cells import cell_table
+
+TEAMS = ["b", "a", "d", "c", "e"]
+
+
+def _frame(seed: int, n: int, team_dtype: str, missing: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    team = rng.choice(TEAMS[:4], size=n).astype(object)  # "e" never occurs: an unused category
+    if missing and n:
+        team[rng.uniform(size=n) < 0.1] = None
+    d = pd.DataFrame({"team": team, "period": rng.integers(600, 606, size=n).astype(np.int32),
+                      "level": rng.choice(["high", "low", "unknown"], size=n), "y": rng.normal(size=n),
+                      "w": rng.integers(1, 5, size=n).astype(float)})
+    d["treated"] = ((d["team"] == "a") & (d["period"] >= 603)).astype(int)
+    d["cohort"] = np.where(d["team"].isin(["a", "b"]), "pilot", "control")
+    if team_dtype == "category":
+        d["team"] = pd.Categorical(d["team"], categories=TEAMS)  # unsorted, with an unused category
+    elif team_dtype == "arrow":
+        d["team"] = d["team"].astype("string[pyarrow]")
+    return d
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 300), team_dtype=st.sampled_from(["object", "category", "arrow"]),
+       missing=st.booleans(), masked=st.booleans(), three=st.booleans())
+def test_cell_table_equals_groupby(seed, n, team_dtype, missing, masked, three):
+    d = _frame(seed, n, team_dtype, missing)
+    mask = np.random.default_rng(seed + 1).uniform(size=n) < 0.7 if masked else None
+    keys = ["team", "period", "level"] if three else ["team", "period"]
+    got = cell_table(d, keys, mask=mask, sums={"sy": d["y"].to_numpy(), "w": d["w"].to_numpy()},
+                     constant=("treated", "cohort"))
+    u = d if mask is None else d[mask]
+    want = u.assign(wy=u["y"]).groupby(keys, as_index=False, sort=True, observed=True).agg(
+        size=("y", "size"), sy=("y", "sum"), w=("w", "sum"), treated=("treated", "first"), cohort=("cohort", "first"))
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-12, check_index_type=False)
+
+
+def test_a_column_that_varies_within_a_cell_is_refused():
+    d = _frame(0, 200, "object", False)
+    d.loc[d.index[:50], "cohort"] = "other"
+    with pytest.raises(ValueError, match="cohort"):
+        cell_table(d, ["team", "period"], constant=("cohort",))
+
+
+def test_frame_cells_and_adjustment_cells_match_their_groupby_definitions():
+    frame = build_all(peereval.load(SAMPLE, cutoff="2026-10-31"))["bug_turnaround"]
+    u = frame.used
+    want = u.assign(_w=1.0, _wy=u["y"]).groupby(["team", "period"], as_index=False, sort=True, observed=True).agg(
+        n=("_w", "sum"), wy=("_wy", "sum"), treated=("treated", "first"), cohort=("cohort", "first"),
+        rows=("y", "size"))
+    want["y"] = want["wy"] / want["n"]
+    pd.testing.assert_frame_equal(frame.cells(), want.drop(columns=["wy"]), rtol=1e-12)
+    adj = u.groupby(["team", "period", "priority"], as_index=False, sort=True, observed=True).agg(
+        n=("y", "size"), y=("y", "mean"), treated=("treated", "first"), cohort=("cohort", "first"))
+    got = adjustment_cells(frame.rows, ("priority",), mask=frame.rows["used"].to_numpy())
+    pd.testing.assert_frame_equal(got, adj.assign(n=adj["n"].astype(float)), rtol=1e-12)
+    varied = frame.rows.assign(treated=np.arange(len(frame.rows)) % 2)  # not constant: groupby's first row
+    first = varied[varied["used"]].groupby(["team", "period", "priority"], as_index=False, sort=True,
+                                           observed=True)["treated"].first()
+    got = adjustment_cells(varied, ("priority",), mask=varied["used"].to_numpy())
+    assert got["treated"].tolist() == first["treated"].tolist()
