@@ -75,15 +75,16 @@ def dose_response(data: CohortData, frame: OutcomeFrame, *, conf_level: float = 
         >>> dose_response(data, build_all(data)["bug_turnaround"]).table["dose"].tolist()
         ['0', '1–2', '3+']
     """
-    if frame.outcome.kind == "milestone" or data.attendance.empty or frame.used.empty \
-            or not (frame.used["treated"] == 1).any():
+    if frame.outcome.kind == "milestone" or data.attendance.empty:
         return None
-    cells = frame.cells()
+    cells = frame.cells()  # one per team-period with used rows: none, or none treated, means nothing to compare
+    if cells.empty or not (cells["treated"] == 1).any():
+        return None
     att = data.attendance[data.attendance["status"] == "attended"].merge(
         data.sessions[["session_id", "team", "date"]], on="session_id")
     att["period"] = frame.calendar.index(att["date"])
-    size = data.people.groupby("team").size()
-    counts = att.groupby(["team", "period"]).size()
+    size = data.people.groupby("team", observed=True).size()
+    counts = att.groupby(["team", "period"], observed=True).size()
     per_person = counts / size.reindex(counts.index.get_level_values(0)).to_numpy()
     cells = cells.merge(per_person.rename("dose").reset_index(), on=["team", "period"], how="left")
     cells["dose"] = cells["dose"].fillna(0.0)
