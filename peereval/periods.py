@@ -133,7 +133,7 @@ class Calendar:
 
         out = rows.copy(deep=False)  # new columns only: the caller's frame is not changed
         out["cohort"] = per_team(self.cohort)
-        out["pilot_start"] = pd.to_datetime(per_team(self.start))
+        out["pilot_start"] = pd.to_datetime(per_team(self.start), cache=False)  # few values, many rows
         out["period"] = self.index(out[date])
         pilot = np.append((self.cohort == "pilot").reindex(teams, fill_value=False).to_numpy(bool), False)[codes]
         out["treated"] = (pilot & (out[date] >= out["pilot_start"]).to_numpy()).astype(int)

@@ -37,11 +37,11 @@ def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
     count(excluded, f"{o.end} before {o.start}", backwards)
     if backwards.any():
         df, hours = df[~backwards], hours[~backwards]
-    df = df.assign(date=df[o.start], hours=hours.to_numpy(), open=hours.isna().to_numpy())
+    df["date"], df["hours"], df["open"] = df[o.start], hours.to_numpy(), hours.isna().to_numpy()  # df is ours
     rows, transition = cal.expose(df, "date")
     full = (rows["date"] <= end - pd.Timedelta(days=o.window_days)).to_numpy()
     cap = o.window_days * 24.0
-    rows["y"] = np.log(rows["hours"].fillna(cap).clip(1 / 60, cap))
+    rows["y"] = np.log(np.clip(np.nan_to_num(rows["hours"].to_numpy(float), nan=cap), 1 / 60, cap))
     rows["used"] = full & ~transition.to_numpy()
     for col in o.adjust_for:
         if col in rows.columns:
