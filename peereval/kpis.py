@@ -155,7 +155,7 @@ def compute_kpis(data: CohortData, month: str) -> KPIResult:
     min_exposure = 1.0 if read_kind(month) == "month" else 7 / DAYS_PER_MONTH
     pilots = data.pilot_teams.set_index("team")["pilot_start"]
     team_of = data.people.set_index("person_id")["team"]
-    team_size = data.people.groupby("team").size()
+    team_size = data.people.groupby("team", observed=True).size()
 
     sessions = data.sessions.assign(start=data.sessions["team"].map(pilots))
     sessions = sessions[sessions["start"].notna() & (sessions["date"] >= sessions["start"]) & (sessions["date"] < m_end)]
@@ -175,12 +175,15 @@ def compute_kpis(data: CohortData, month: str) -> KPIResult:
         exposure = _exposure_months(active, lo, m_end)
         for fmt, count in s["format"].value_counts().sort_index().items():
             fmt_rows.append({"scope": scope, "format": fmt, "sessions": int(count)})
-        by_team = [_split_by_team(x) for x in (s, a, sv)]  # one pass, not one filter per team
+        cols = (["facilitator_id", "duration_minutes"], ["status", "person_id"], ["score", "person_id"])
+        by_team = [_split_by_team(x, c) for x, c in zip((s, a, sv), cols, strict=True)]  # one pass over each
+        whole = [_arrays(x, c) for x, c in zip((s, a, sv), cols, strict=True)]
         for team in ["all", *sorted(pilots.index)]:
-            ts, ta, tv = (s, a, sv) if team == "all" else (split.get(team, x.iloc[:0]) for split, x in
-                                                           zip(by_team, (s, a, sv), strict=True))
+            ts, ta, tv = whole if team == "all" else (split.get(team, {k: v[:0] for k, v in w.items()}) for split, w
+                                                      in zip(by_team, whole, strict=True))
             texp = float(exposure.sum()) if team == "all" else float(exposure.get(team, 0.0))
-            people = int(team_size.reindex(list(active.index) if team == "all" else [team]).fillna(0).sum())
+            people = int(team_size.reindex(list(active.index)).fillna(0).sum()) if team == "all" else \
+                int(team_size.get(team, 0))
             rows.extend(_team_rows(scope, team, ts, ta, tv, texp, people))
     table = pd.DataFrame(rows)
     table = _judge(table, cfg.targets, cfg.min_group_size, min_exposure)
@@ -188,30 +191,47 @@ def compute_kpis(data: CohortData, month: str) -> KPIResult:
     return KPIResult(month=month, table=table, formats=formats, min_group_size=cfg.min_group_size)
 
 
-def _split_by_team(df: pd.DataFrame) -> dict:
-    """``{team: rows of that team}`` (rows in their original order), as ``df[df["team"] == team]``."""
-    return {team: part for team, part in df.groupby("team", sort=False)}
+def _arrays(df: pd.DataFrame, cols: list[str]) -> dict[str, np.ndarray]:
+    """Columns as numpy arrays (text as objects with None for a blank, whatever the loader's dtype)."""
+    return {c: df[c].to_numpy() if df[c].dtype.kind in "biufmM" else df[c].to_numpy(dtype=object, na_value=None)
+            for c in cols}
+
+
+def _split_by_team(df: pd.DataFrame, cols: list[str]) -> dict:
+    """``{team: {column: values of that team's rows}}`` (rows in their original order), in one sort."""
+    codes, teams = pd.factorize(df["team"].to_numpy(dtype=object))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(teams) + 1))
+    arrays = {c: v[order] for c, v in _arrays(df, cols).items()}
+    return {team: {c: v[bounds[i]:bounds[i + 1]] for c, v in arrays.items()} for i, team in enumerate(teams)}
+
+
+def _nunique(values: np.ndarray) -> int:
+    """Distinct non-missing values (``Series.nunique``)."""
+    uniques = pd.unique(values)
+    return int(len(uniques) - pd.isna(uniques).sum())
 
 
 def _team_rows(scope, team, s, a, sv, exposure, people) -> list[dict[str, Any]]:
+    """The KPIs of one team (or all) from its sessions ``s``, invitations ``a`` and survey answers ``sv`` (arrays)."""
     base = {"scope": scope, "team": team, "ci_low": np.nan, "ci_high": np.nan}
-    invited = len(a)
-    attended = a[a["status"] == "attended"]
-    participants = set(attended["person_id"])
+    invited, n_sessions = len(a["status"]), len(s["facilitator_id"])
+    attended = a["person_id"][a["status"] == "attended"]
+    participants = set(attended)
     facilitators = set(s["facilitator_id"])
-    mean, lo, hi = _mean_ci(sv["score"].to_numpy(float), sv["person_id"].to_numpy())
+    mean, lo, hi = _mean_ci(sv["score"].astype(float), sv["person_id"])
+    minutes = pd.Series(s["duration_minutes"], dtype=float).mean() if n_sessions else np.nan
     return [
         base | {"kpi": "participation_rate", "value": len(attended) / invited if invited else np.nan,
-                "n": invited, "n_people": a["person_id"].nunique()},
-        base | {"kpi": "sessions_per_month", "value": len(s) / exposure if exposure > 0 else np.nan,
-                "n": len(s), "n_people": people, "exposure_months": exposure},
-        base | {"kpi": "avg_session_minutes", "value": s["duration_minutes"].mean() if len(s) else np.nan,
-                "n": len(s), "n_people": people},
+                "n": invited, "n_people": _nunique(a["person_id"])},
+        base | {"kpi": "sessions_per_month", "value": n_sessions / exposure if exposure > 0 else np.nan,
+                "n": n_sessions, "n_people": people, "exposure_months": exposure},
+        base | {"kpi": "avg_session_minutes", "value": minutes, "n": n_sessions, "n_people": people},
         base | {"kpi": "reciprocity",
                 "value": len(participants & facilitators) / len(participants) if participants else np.nan,
                 "n": len(participants), "n_people": len(participants)},
         base | {"kpi": "satisfaction", "value": mean, "ci_low": lo, "ci_high": hi,
-                "n": len(sv), "n_people": sv["person_id"].nunique()},
+                "n": len(sv["score"]), "n_people": _nunique(sv["person_id"])},
     ]
 
 
