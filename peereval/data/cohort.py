@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow
 
 from peereval.config import ProgramConfig
 from peereval.data import outcome_tables
@@ -128,6 +129,7 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
         return _load(source, cutoff, strict, config, progress or (lambda _: None))
     finally:
         source.close()
+        pyarrow.default_memory_pool().release_unused()  # Arrow keeps freed pages for itself otherwise (~0.7 GB at 10M)
 
 
 def _load(source, cutoff, strict: bool, config: ProgramConfig | None, progress: Callable[[str], None]) -> CohortData:

@@ -101,7 +101,8 @@ def compact(table: pa.Table, *, date_as_object: bool = True) -> pd.DataFrame:
         columns.append(col)
     return pa.Table.from_arrays(columns, schema=pa.schema(
         [pa.field(n, c.type) for n, c in zip(table.column_names, columns, strict=True)],
-        metadata=table.schema.metadata)).to_pandas(date_as_object=date_as_object, types_mapper=_ARROW_TEXT.get)
+        metadata=table.schema.metadata)).to_pandas(
+        date_as_object=date_as_object, types_mapper=_ARROW_TEXT.get, split_blocks=True)  # no 2-D block copies
 
 
 _ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow")}

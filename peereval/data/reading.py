@@ -232,6 +232,6 @@ def read_table(name: str, path: Path, *, compact: bool = False) -> tuple[RawTabl
         return None, [Problem(path.name, f"column '{c}' appears more than once", "keep one of them",
                               column=c) for c in dupes]
     frame.columns = columns
-    frame = frame.reset_index(drop=True)
+    frame.index = pd.RangeIndex(len(frame))  # a new index on the same columns (reset_index copies them)
     frame[ROW] = rows if rows is not None else pd.RangeIndex(first_row, first_row + len(frame))
     return RawTable(name, path, frame), []

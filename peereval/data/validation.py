@@ -136,7 +136,11 @@ def as_text(s: pd.Series) -> pd.Series:
     Arrow strings stay Arrow strings (stripped column-wise); everything else gives Python strings.
     """
     if is_arrow_text(s):
-        arr = pc.utf8_trim(arrow_of(s), _SPACES)
+        raw = arrow_of(s)
+        arr = pc.utf8_trim(raw, _SPACES)
+        lengths = pc.binary_length(arr)
+        if pc.sum(lengths).as_py() == pc.sum(pc.binary_length(raw)).as_py() and pc.min(lengths).as_py() != 0:
+            return s  # nothing stripped, nothing blank: keep one copy of 10M ids
         return arrow_series(pc.if_else(pc.equal(pc.binary_length(arr), 0), pyarrow.scalar(None, arr.type), arr), s)
     if isinstance(s.dtype, pd.CategoricalDtype):  # each distinct value once, then by code
         cats = as_text(pd.Series(s.cat.categories.to_numpy(dtype=object), dtype=object)).to_numpy(dtype=object)
