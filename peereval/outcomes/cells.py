@@ -20,6 +20,11 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, object, int]:
     """Integer codes (-1 = missing), how to turn codes back into values, and the number of levels."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         return values.cat.codes.to_numpy(np.int64), values.dtype, len(values.cat.categories)
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu" and len(values):  # e.g. periods
+        v = values.to_numpy()
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo < 1_000_000:  # codes are offsets; levels no row has are never cells
+            return v.astype(np.int64) - lo, np.arange(lo, hi + 1).astype(v.dtype), hi - lo + 1
     codes, uniques = pd.factorize(values, sort=True)
     return codes.astype(np.int64, copy=False), uniques, len(uniques)
 
@@ -76,9 +81,13 @@ def cell_table(rows: pd.DataFrame, keys: list[str], *, mask: np.ndarray | None =
         for name in constant:
             col = rows[name]
             numeric = isinstance(col.dtype, np.dtype) and col.dtype.kind in "biufmM"
-            kept = (col.to_numpy().view(np.int64) if col.dtype.kind in "mM" else col.to_numpy()) if numeric \
-                else _codes(col)[0]
-            kept = kept[keep]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                values = col.cat.codes.to_numpy()[keep]
+            elif numeric:
+                values = col.to_numpy()[keep]
+            else:  # text: compare within cells by codes of the kept rows only
+                values = pd.factorize(col.to_numpy(dtype=object)[keep])[0]
+            kept = values.view(np.int64) if values.dtype.kind in "mM" else values
             if not np.array_equal(kept, kept[first][cell], equal_nan=kept.dtype.kind == "f"):
                 raise ValueError(f"column {name!r} varies within a cell of {keys}")
             out[name] = col.array.take(where)
