@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from peereval.data.cohort import CohortData
+from peereval.outcomes.cells import cell_table
 from peereval.outcomes.frame import OutcomeFrame
 
 TREND_COLUMNS = ["month", "cohort", "value", "rows", "still_open", "people"]
@@ -69,15 +70,19 @@ def variability(frame: OutcomeFrame) -> dict[str, float] | None:
     rows = frame.rows
     if frame.outcome.kind == "milestone" or rows.empty:
         return None
-    if frame.outcome.kind == "duration":  # only the columns needed, not a copy of every row
-        resolved = ~rows["open"].to_numpy()
-        rows = pd.DataFrame({c: rows[c].to_numpy()[resolved] for c in ("team", "period", "hours")})
-        y = np.log(rows["hours"].clip(lower=1 / 60))
+    if frame.outcome.kind == "duration":
+        keep = ~rows["open"].to_numpy(bool)
+        y = np.log(np.clip(rows["hours"].to_numpy(float), 1 / 60, None))
     else:
-        y = rows["y"]
-    if rows.empty:
+        keep, y = np.ones(len(rows), dtype=bool), rows["y"].to_numpy(float)
+    if not keep.any():
         return None
-    cells = y.groupby([rows["team"], rows["period"]], observed=True).agg(["mean", "var", "size"]).reset_index()
+    c = cell_table(rows, ["team", "period"], mask=keep, sums={"s1": y, "s2": y * y})  # one pass, by codes
+    size = c["size"].to_numpy(float)
+    mean = c["s1"].to_numpy() / size
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(size > 1, (c["s2"].to_numpy() - size * mean * mean) / (size - 1), np.nan)
+    cells = pd.DataFrame({"team": c["team"], "period": c["period"], "mean": mean, "var": var, "size": c["size"]})
     resid = (cells["mean"] - cells.groupby("team", observed=True)["mean"].transform("mean")
              - cells.groupby("period")["mean"].transform("mean") + cells["mean"].mean())
     within = float(cells["var"].mean()) if cells["var"].notna().any() else 0.0
@@ -89,9 +94,9 @@ def variability(frame: OutcomeFrame) -> dict[str, float] | None:
     if not total > 0 or not math.isfinite(total):
         return None
     out = {"rows_per_cell": per_cell, "sd": math.sqrt(total), "icc": shock / total, "serial_corr": rho,
-           "months": int(rows["period"].nunique())}
+           "months": int(cells["period"].nunique())}
     if frame.outcome.kind == "duration":
-        out["baseline_hours"] = float(rows["hours"].median())
+        out["baseline_hours"] = float(np.median(rows["hours"].to_numpy(float)[keep]))
     return out
 
 

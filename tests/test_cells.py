@@ -79,3 +79,41 @@ def test_frame_cells_and_adjustment_cells_match_their_groupby_definitions():
                                            observed=True)["treated"].first()
     got = adjustment_cells(varied, ("priority",), mask=varied["used"].to_numpy())
     assert got["treated"].tolist() == first["treated"].tolist()
+
+
+def _variability_by_groupby(frame):
+    """describe.variability as it was written with groupby (the reference for the cell-sum version)."""
+    rows = frame.rows
+    if frame.outcome.kind == "duration":
+        rows = rows[~rows["open"]]
+        y = np.log(rows["hours"].clip(lower=1 / 60))
+    else:
+        y = rows["y"]
+    cells = y.groupby([rows["team"], rows["period"]], observed=True).agg(["mean", "var", "size"]).reset_index()
+    resid = (cells["mean"] - cells.groupby("team", observed=True)["mean"].transform("mean")
+             - cells.groupby("period")["mean"].transform("mean") + cells["mean"].mean())
+    within = float(cells["var"].mean())
+    per_cell = float(cells["size"].mean())
+    shock = max(0.0, float(resid.var()) - within / per_cell)
+    pair = pd.concat([resid, resid.groupby(cells["team"], observed=True).shift(1)], axis=1).dropna()
+    rho = float(np.clip(pair.corr().iloc[0, 1], 0.0, 0.95))
+    total = within + shock
+    return {"rows_per_cell": per_cell, "sd": np.sqrt(total), "icc": shock / total, "serial_corr": rho,
+            "months": int(rows["period"].nunique()), "baseline_hours": float(rows["hours"].median())}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_variability_from_cell_sums_equals_the_groupby_version(seed):
+    import dataclasses
+
+    from peereval.describe import variability
+
+    frame = build_all(peereval.load(SAMPLE, cutoff="2026-10-31"))["bug_turnaround"]
+    rng = np.random.default_rng(seed)
+    rows = frame.rows[rng.uniform(size=len(frame.rows)) < rng.uniform(0.3, 1.0)]  # unbalanced, some cells of 1
+    rows = rows.assign(hours=rows["hours"] * rng.lognormal(0, 0.5, len(rows)))
+    sub = dataclasses.replace(frame, rows=rows.reset_index(drop=True))
+    got, want = variability(sub), _variability_by_groupby(sub)
+    assert got.keys() == want.keys()
+    for k in want:
+        assert got[k] == pytest.approx(want[k], rel=1e-10), k
