@@ -207,7 +207,8 @@ def team_balance(data: CohortData, frames: dict[str, OutcomeFrame] | None = None
         o = frame.outcome
         if o.kind in ("milestone", "rate"):
             continue
-        rows = frame.rows[frame.rows["date"] < first]
+        needed = [c for c in ("team", "period", "open", "hours", "y") if c in frame.rows.columns]
+        rows = frame.rows.loc[(frame.rows["date"] < first).to_numpy(), needed]  # not a copy of every column
         if o.kind == "duration":
             rows = rows[~rows["open"]]
         months = max(1, rows["period"].nunique())
