@@ -45,23 +45,25 @@ def cell_table(rows: pd.DataFrame, keys: list[str], *, mask: np.ndarray | None =
     missing key are left out, as groupby does.
     """
     n = len(rows)
-    keep = np.ones(n, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    keep = np.ones(n, dtype=bool) if mask is None else np.array(mask, dtype=bool)
     coded = [_codes(rows[k]) for k in keys]
-    for codes, _, _ in coded:
-        keep = keep & (codes >= 0)
     sizes = [max(size, 1) for _, _, size in coded]
-    combined = np.zeros(int(keep.sum()), dtype=np.int64)
+    combined = np.zeros(n, dtype=np.int64)
     for (codes, _, _), size in zip(coded, sizes, strict=True):
-        combined = combined * size + codes[keep]
+        combined *= size
+        combined += codes
+        keep &= codes >= 0
     total = int(np.prod(sizes, dtype=np.float64))
+    combined[~keep] = total  # rows left out share one extra bin, dropped at the end: no compacting copies
     if total <= _DENSE_LIMIT:
-        counts = np.bincount(combined, minlength=total)
-        present = np.flatnonzero(counts)
-        slot = np.full(total, -1, dtype=np.int64)
+        present = np.flatnonzero(np.bincount(combined, minlength=total + 1)[:total])
+        slot = np.full(total + 1, len(present), dtype=np.int64)
         slot[present] = np.arange(len(present))
         cell = slot[combined]
     else:
         present, cell = np.unique(combined, return_inverse=True)
+        cell = cell.reshape(-1)
+        present = present[present < total]
     m = len(present)
     out: dict[str, object] = {}
     rest = present.copy()
@@ -71,24 +73,30 @@ def cell_table(rows: pd.DataFrame, keys: list[str], *, mask: np.ndarray | None =
         rest //= size
     for k, values in zip(keys, reversed(decoded), strict=True):
         out[k] = values
-    out["size"] = np.bincount(cell, minlength=m)
+    out["size"] = np.bincount(cell, minlength=m + 1)[:m]
     for name, values in (sums or {}).items():
-        out[name] = np.bincount(cell, weights=np.asarray(values, dtype=float)[keep], minlength=m).astype(float)
+        out[name] = np.bincount(cell, weights=np.asarray(values, dtype=float), minlength=m + 1)[:m].astype(float)
     if constant:
-        first = np.full(m, len(cell), dtype=np.int64)
-        np.minimum.at(first, cell, np.arange(len(cell)))
-        where = np.flatnonzero(keep)[first]  # the first row of each cell
+        first = np.full(m + 1, n, dtype=np.int64)
+        np.minimum.at(first, cell, np.arange(n))
+        first = first[:m]  # the first row of each cell
+        at_first = np.append(first, 0)[cell]  # each row's cell's first row (any row for those left out)
         for name in constant:
             col = rows[name]
-            numeric = isinstance(col.dtype, np.dtype) and col.dtype.kind in "biufmM"
             if isinstance(col.dtype, pd.CategoricalDtype):
-                values = col.cat.codes.to_numpy()[keep]
-            elif numeric:
-                values = col.to_numpy()[keep]
-            else:  # text: compare within cells by codes of the kept rows only
-                values = pd.factorize(col.to_numpy(dtype=object)[keep])[0]
-            kept = values.view(np.int64) if values.dtype.kind in "mM" else values
-            if not np.array_equal(kept, kept[first][cell], equal_nan=kept.dtype.kind == "f"):
+                values = col.cat.codes.to_numpy()
+            elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "biufmM":
+                values = col.to_numpy()
+                values = values.view(np.int64) if values.dtype.kind in "mM" else values
+            else:  # text: equal objects (one string per team is the common case), else compare codes
+                values = col.to_numpy(dtype=object)
+            same = np.asarray(values == values[at_first])
+            if same.dtype != bool or not np.all(same | ~keep):
+                values = values if values.dtype != object else pd.factorize(values)[0]  # blanks are -1
+                same = values == values[at_first]
+                if values.dtype.kind == "f":
+                    same |= np.isnan(values) & np.isnan(values[at_first])
+            if not np.all(same | ~keep):
                 raise ValueError(f"column {name!r} varies within a cell of {keys}")
-            out[name] = col.array.take(where)
+            out[name] = col.array.take(first)
     return pd.DataFrame(out)
