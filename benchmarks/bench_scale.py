@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_scale.py --sizes 100k,1m     # fewer sizes
     .venv/bin/python benchmarks/bench_scale.py --data /tmp/bench   # where the generated data sets live
     .venv/bin/python benchmarks/bench_scale.py --sizes 10m --csv --skip-stages --runs 3   # report only, + CSV copy
-    .venv/bin/python benchmarks/bench_scale.py --compare-with 5e06e18 --sizes 1m   # same numbers as that commit?
+    .venv/bin/python benchmarks/bench_scale.py --compare-with 5e06e18 --sizes sample,1m   # same numbers?
 
 Every measurement runs in its own subprocess, so each peak (max RSS) belongs to that stage alone
 (estimate stages include the load they need; their time is the estimate's own). Side by side:
@@ -266,7 +266,8 @@ def main() -> None:
     if args.compare_with:
         for size in args.sizes.split(","):
             print(f"{size} tickets: results.json of {args.compare_with} vs this tree", flush=True)
-            compare_with(args.compare_with, ensure_data(root, size))
+            sample = Path(__file__).resolve().parents[1] / "data" / "sample"  # --sizes sample: the committed one
+            compare_with(args.compare_with, sample if size == "sample" else ensure_data(root, size))
         return
     show("empty-notebook floor", _run(_FLOOR))
     if not args.skip_report:
