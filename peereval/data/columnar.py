@@ -19,6 +19,8 @@ import pyarrow.compute as pc
 
 CATEGORICAL_SHARE = 0.5  # dictionary-encode a text column when it has at most this share of distinct values
 _BOM = b"\xef\xbb\xbf"
+_HEAD_BYTES = 1 << 20  # the first lines, to tell ids from repetitive columns
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
 
 def fast_csv(data: bytes) -> tuple[pd.DataFrame, np.ndarray] | None:
@@ -27,33 +29,43 @@ def fast_csv(data: bytes) -> tuple[pd.DataFrame, np.ndarray] | None:
 
     if data.startswith(_BOM):
         data = data[len(_BOM):]
-    if b'"' in data or b"\n\n" in data or b"\n\r\n" in data or b"\r\r" in data or not data.strip():
+    if b'"' in data or not data or data.isspace():  # (blank lines: Arrow is told to refuse them, below)
         return None
-    first = data.split(b"\n", 1)[0].rstrip(b"\r")
+    end = data.find(b"\n")
+    first = (data if end < 0 else data[:end]).rstrip(b"\r")  # (split() would copy the rest of the file)
     names = first.decode("utf-8", errors="replace").split(",")
     if len(names) < 2 or len(set(names)) != len(names) or not first.strip(b", \t"):
         return None
-    try:
-        table = pacsv.read_csv(
-            pa.py_buffer(data),
+    def read(buffer, types):
+        return pacsv.read_csv(
+            buffer,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=False, check_utf8=True),
+            # a blank line (which would shift the file lines) is a row of one field: refused, so careful reader
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False, check_utf8=True),
         )
+
+    types = {n: pa.string() for n in names}
+    try:
+        cut = data.rfind(b"\n", 0, _HEAD_BYTES) if len(data) > _HEAD_BYTES else -1
+        if cut > 0:  # repetitive columns (judged on the first lines) are read dictionary-encoded
+            head = read(pa.py_buffer(data[:cut + 1]), types)
+            types |= {n: _DICTIONARY for n in names if not _mostly_distinct(head.column(n))}
+        table = read(pa.py_buffer(data), types)
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
         return None  # ragged rows, bad UTF-8, …: the careful reader says where
     lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
     if table.num_rows:
-        from peereval.data.validation import _SPACES
-
-        blank = None
-        for col in table.columns:  # rows of only empty fields (',,,') are not rows
-            empty = pc.equal(pc.utf8_length(pc.utf8_trim(col, _SPACES)), 0)
-            blank = empty if blank is None else pc.and_(blank, empty)
-        keep = pc.invert(blank)
-        if not pc.all(keep).as_py():
-            table, lines = table.filter(keep), lines[keep.to_numpy(zero_copy_only=False)]
+        # rows of only empty fields (',,,') are not rows: only rows blank in the first column can be
+        at = np.flatnonzero(_blank(table.column(0)))
+        for col in table.columns[1:]:
+            if not at.size:
+                break
+            at = at[_blank(col.take(at))]
+        if at.size:
+            keep = np.ones(table.num_rows, dtype=bool)
+            keep[at] = False
+            table, lines = table.filter(pa.array(keep)), lines[keep]
     return compact(table), lines
 
 
@@ -73,6 +85,17 @@ def read_parquet(path) -> pd.DataFrame:
         if head is not None:
             repetitive = [c for c in text if not _mostly_distinct(head.column(c))]
     return compact(pq.read_table(path, read_dictionary=repetitive))
+
+
+def _blank(col) -> np.ndarray:
+    """Values that are empty or only spaces (a dictionary column: once per distinct value)."""
+    from peereval.data.validation import _SPACES
+
+    if pa.types.is_dictionary(col.type):
+        chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+        parts = [_blank(c.dictionary)[c.indices.to_numpy(zero_copy_only=False)] for c in chunks]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+    return pc.equal(pc.utf8_length(pc.utf8_trim(col, _SPACES)), 0).to_numpy(zero_copy_only=False)
 
 
 def compact(table: pa.Table, *, date_as_object: bool = True) -> pd.DataFrame:
