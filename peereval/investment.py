@@ -38,10 +38,10 @@ from peereval.errors import EstimationError
 from peereval.estimate.options import check_option
 from peereval.estimate.result import _clean
 from peereval.kpis import month_bounds
+from peereval.session_hours import HOURS, per_team_month, sessions_and_people
 
 GROUPS = ("pilot", "control", "unknown_team")
 SCOPES = ("month", "cumulative")
-HOURS = ("sessions", "attendee_hours", "facilitator_hours", "person_hours")
 GainKind = Literal["milestone", "duration"]
 Unit = Literal["days", "hours"]
 GAIN_COLUMNS = ["outcome", "kind", "measure", "units", "estimate", "ci_low_effect", "ci_high_effect", "typical",
@@ -201,92 +201,42 @@ def investment(data: CohortData, month: str) -> Investment:
         True
     """
     m_start, m_end = month_bounds(month)
-    frame, who = _sessions(data, m_end)
+    frame, who = sessions_and_people(data, m_end)
     size = data.people[data.people["hire_date"] < m_end].groupby("team").size()
     pilots = data.pilot_teams.set_index("team")["pilot_start"]
     started = set(pilots[pilots < m_end].index)
+    pid = pd.factorize(who["person_id"])[0]  # distinct people by codes (-1: none), not by hashing per group
+    wdate, wgroup, whours = who["date"].to_numpy(), who["group"].to_numpy(), who["hours"].to_numpy(float)
+    attended, hired = who["attended"].to_numpy(bool), (who["hire_date"] < m_end).to_numpy()
+
+    def distinct(mask: np.ndarray) -> int:
+        codes = pid[mask]
+        return len(np.unique(codes[codes >= 0]))
+
     rows = []
     for scope, lo in (("month", m_start), ("cumulative", None)):
         f = frame if lo is None else frame[frame["date"] >= lo]
-        w = who if lo is None else who[who["date"] >= lo]
+        w = np.ones(len(who), dtype=bool) if lo is None else wdate >= np.datetime64(lo)
         for group in ("all", *GROUPS):
-            fg, wg = (f, w) if group == "all" else (f[f["group"] == group], w[w["group"] == group])
+            fg, wg = (f, w) if group == "all" else (f[f["group"] == group], w & (wgroup == group))
             row = {"scope": scope, "group": group, "sessions": len(fg), **{k: float(fg[k].sum()) for k in HOURS[1:]},
-                   "attendees": wg.loc[wg["attended"], "person_id"].nunique(),
-                   "people": wg["person_id"].nunique(), "sessions_before_start": int(fg["before_start"].sum()),
-                   "hours_per_person": np.nan}
+                   "attendees": distinct(wg & attended), "people": distinct(wg),
+                   "sessions_before_start": int(fg["before_start"].sum()), "hours_per_person": np.nan}
             if group in ("pilot", "control"):  # headcount (hired by the month's end) of the teams concerned
                 held = set(fg["team"]) | (started if group == "pilot" else set())
                 row["people"] = int(size.reindex(sorted(held)).fillna(0).sum())
                 if group == "pilot" and row["people"]:  # their own hours, in any session
-                    own = w["person_team"].isin(held) & (w["hire_date"] < m_end)
-                    row["hours_per_person"] = float(w.loc[own, "hours"].sum()) / row["people"]
+                    own = w & who["person_team"].isin(held).to_numpy() & hired
+                    row["hours_per_person"] = float(pd.Series(whours[own]).sum()) / row["people"]
             rows.append(row)
     totals = pd.DataFrame(rows).set_index(["scope", "group"])
     monthly = frame.groupby("month").agg(sessions=("session_id", "size"), attendee_hours=("attendee_hours", "sum"),
                                          facilitator_hours=("facilitator_hours", "sum"),
                                          person_hours=("person_hours", "sum"))
     monthly["participants"] = who.groupby("month")["person_id"].nunique()
-    return Investment(month=month, totals=totals, per_team_month=_per_team(frame, who, data, month, pilots),
+    return Investment(month=month, totals=totals, per_team_month=per_team_month(frame, who, data, month, pilots),
                       monthly=monthly.reset_index(), cost_per_hour=data.config.cost_per_hour,
                       min_group_size=data.config.min_group_size)
-
-
-def _sessions(data: CohortData, m_end: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Sessions before ``m_end`` with their hours, and who took part: one row per (session, person)
-    among the attended and the facilitator (used for counts and sums, never shown)."""
-    teams = data.teams.set_index("team")
-    s = data.sessions[data.sessions["date"] < m_end]
-    hours = s["duration_minutes"].astype(float) / 60
-    cohort = s["team"].map(teams["cohort"])
-    frame = pd.DataFrame({
-        "session_id": s["session_id"], "date": s["date"], "month": s["date"].dt.strftime("%Y-%m"),
-        "team": s["team"], "hours": hours,
-        "group": np.select([cohort == "pilot", cohort == "control"], ["pilot", "control"], "unknown_team"),
-        "before_start": (cohort == "pilot") & (s["date"] < s["team"].map(teams["pilot_start"])),
-    })
-    att = data.attendance[(data.attendance["status"] == "attended") & data.attendance["session_id"].isin(s["session_id"])]
-    who = pd.concat([att[["session_id", "person_id"]].assign(attended=True),
-                     s[["session_id", "facilitator_id"]].rename(columns={"facilitator_id": "person_id"})
-                     .assign(attended=False)]).drop_duplicates(["session_id", "person_id"], keep="first")
-    who = who.merge(frame[["session_id", "date", "month", "group", "hours"]], on="session_id")
-    person = data.people.set_index("person_id")
-    who = who.assign(person_team=who["person_id"].map(person["team"]),
-                     hire_date=who["person_id"].map(person["hire_date"]))
-    n_att = frame["session_id"].map(who[who["attended"]].groupby("session_id").size()).fillna(0)
-    frame["attendee_hours"] = frame["hours"] * n_att
-    frame["facilitator_hours"] = frame["hours"]
-    frame["person_hours"] = frame["session_id"].map(who.groupby("session_id")["hours"].sum()).fillna(0.0)
-    return frame, who
-
-
-def _per_team(frame: pd.DataFrame, who: pd.DataFrame, data: CohortData, month: str,
-              pilots: pd.Series) -> pd.DataFrame:
-    """Pilot team × month, from the team's start (or first session) month to ``month``, zeros included.
-
-    Hours are those of the sessions the team held; ``hours_per_person`` is its own people's time
-    (any session) ÷ its headcount hired by the month's end."""
-    p = frame[frame["group"] == "pilot"]
-    agg = p.groupby(["team", "month"], observed=True).agg(
-        sessions=("session_id", "size"), attendee_hours=("attendee_hours", "sum"),
-        facilitator_hours=("facilitator_hours", "sum"), person_hours=("person_hours", "sum"))
-    own = who[(who["hire_date"].dt.to_period("M") <= who["date"].dt.to_period("M")).to_numpy()]
-    own = own.groupby(["person_team", "month"], observed=True)["hours"].sum().to_dict()
-    first, last = p.groupby("team", observed=True)["month"].min(), pd.Period(month, freq="M")
-    hired = (data.people["hire_date"].dt.year * 12 + data.people["hire_date"].dt.month).dropna()  # month numbers
-    hires_of = {t: np.sort(m.to_numpy()) for t, m in hired.groupby(data.people.loc[hired.index, "team"].to_numpy())}
-    sums = {k: dict(zip(agg.columns, map(float, v))) for k, v in zip(agg.index, agg.to_numpy(float))}  # noqa: B905
-    rows = []
-    for i, team in enumerate(sorted(pilots.index), start=1):
-        starts = [pd.Period(pilots[team], freq="M")] + ([pd.Period(first[team], freq="M")] if team in first else [])
-        hires, zeros = hires_of.get(team, np.array([])), dict.fromkeys(agg.columns, 0.0)
-        for per in pd.period_range(min(starts), last, freq="M"):
-            key = per.strftime("%Y-%m")
-            n = int(np.searchsorted(hires, per.year * 12 + per.month, side="right"))
-            rows.append({"team": team, "label": f"Pilot team {i}", "month": key, **sums.get((team, key), zeros),
-                         "n_people": n, "hours_per_person": float(own.get((team, key), 0.0)) / n if n else np.nan})
-    out = pd.DataFrame(rows, columns=["team", "label", "month", *HOURS, "n_people", "hours_per_person"])
-    return out.astype({"sessions": int, "n_people": int})
 
 
 @dataclass(frozen=True)
