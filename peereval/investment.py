@@ -210,8 +210,7 @@ def investment(data: CohortData, month: str) -> Investment:
     attended, hired = who["attended"].to_numpy(bool), (who["hire_date"] < m_end).to_numpy()
 
     def distinct(mask: np.ndarray) -> int:
-        codes = pid[mask]
-        return len(np.unique(codes[codes >= 0]))
+        return int(np.count_nonzero(np.bincount(pid[mask & (pid >= 0)], minlength=1)))
 
     rows = []
     for scope, lo in (("month", m_start), ("cumulative", None)):
