@@ -62,9 +62,10 @@ class OutcomeFrame:
 
 def link_team(data: CohortData, o: Outcome, frame: pd.DataFrame) -> pd.DataFrame:
     """Add ``team`` (from the declared team column, or the person's team in people)."""
-    if o.team:
-        return frame.assign(team=frame[o.team])
-    return frame.assign(team=frame[o.person].map(data.people.set_index("person_id")["team"]))
+    team = frame[o.team] if o.team else frame[o.person].map(data.people.set_index("person_id")["team"])
+    out = frame.copy(deep=False)  # a new column only: the caller's frame is not changed, nor copied
+    out["team"] = team
+    return out
 
 
 def in_scope(frame: pd.DataFrame, o: Outcome, date: str, end: pd.Timestamp | None,
