@@ -24,6 +24,7 @@ from peereval.data.validation import (
     check_reference,
     drop_header_rows,
     is_arrow_text,
+    isin,
     lower_in,
     to_objects,
     type_table,
@@ -327,12 +328,12 @@ def _apply_scope(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], cfg:
         for table in ("attendance", "milestones", "surveys"):
             if table in typed:
                 df = typed[table]
-                typed[table] = out.exclude(table, raws[table].file, df, ~df["person_id"].isin(kept),
+                typed[table] = out.exclude(table, raws[table].file, df, ~isin(df["person_id"], kept),
                                            "person hired after cutoff", kind="scope", column="person_id")
     if "sessions" in typed and "attendance" in typed:
         a = typed["attendance"]
         typed["attendance"] = out.exclude("attendance", raws["attendance"].file, a,
-                                          ~a["session_id"].isin(typed["sessions"]["session_id"]),
+                                          ~isin(a["session_id"], typed["sessions"]["session_id"]),
                                           "session after cutoff", kind="scope", column="session_id")
     if "tickets" in typed:
         t = typed["tickets"]

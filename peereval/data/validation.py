@@ -416,9 +416,10 @@ def drop_header_rows(raw: RawTable, spec: TableSpec, out: Collector) -> RawTable
     cols = [c for c in spec.required_columns if c in raw.frame.columns]
     if not cols or raw.frame.empty:
         return raw
-    rows = np.arange(len(raw.frame))
+    rows = None
     for c in cols:  # each column only where all earlier ones matched: usually one pass over one column
-        rows = rows[_header_hits(raw.frame[c].iloc[rows], c)]
+        hits = _header_hits(raw.frame[c] if rows is None else raw.frame[c].iloc[rows], c)
+        rows = np.flatnonzero(hits) if rows is None else rows[hits]
         if not rows.size:
             return raw
     mask = np.zeros(len(raw.frame), dtype=bool)
@@ -429,7 +430,11 @@ def drop_header_rows(raw: RawTable, spec: TableSpec, out: Collector) -> RawTable
 
 
 def isin(s: pd.Series, pool) -> pd.Series:
-    """``s.isin(pool)``; for Arrow strings by ``pyarrow.compute.is_in`` (pandas converts each pool value)."""
+    """``s.isin(pool)`` (``pool`` holds no missing values); for Arrow strings by ``pyarrow.compute.is_in``
+    (pandas converts each pool value), for a Categorical once per category."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        hit = isin(pd.Series(s.cat.categories.to_numpy(dtype=object), dtype=object), pool).to_numpy(dtype=bool)
+        return pd.Series(np.append(hit, False)[s.cat.codes.to_numpy()], index=s.index)
     if not is_arrow_text(s):
         return s.isin(pool)
     if isinstance(pool, pd.Index | pd.Series) and is_arrow_text(pd.Series(pool.array[:0])):
