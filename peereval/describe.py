@@ -31,7 +31,11 @@ def trend(frame: OutcomeFrame) -> pd.DataFrame:
     o, rows = frame.outcome, frame.rows
     if o.kind == "milestone" or rows.empty:
         return pd.DataFrame(columns=TREND_COLUMNS)
-    g = rows.groupby(["period", "cohort"], sort=True, observed=True)  # a period's label comes after
+    try:
+        key, decode = _period_cohort(rows)  # (period, cohort) as one integer; a period's label comes after
+    except ValueError:  # a team's rows with different cohorts: group by the columns themselves
+        key, decode = [rows["period"], rows["cohort"]], lambda table: table.reset_index()
+    g = rows.groupby(key, sort=True, observed=True)
     if o.kind == "duration":
         out = g.agg(value=("hours", "median"), rows=("hours", "size"), still_open=("open", "sum"))
     elif o.kind == "rate":
@@ -44,10 +48,42 @@ def trend(frame: OutcomeFrame) -> pd.DataFrame:
         out["still_open"] = 0
     person = o.person if o.person in rows.columns else None
     out["people"] = g[person].nunique() if person else np.nan
-    out = out.reset_index()
+    out = decode(out)
     out["month"] = out["period"].map({p: frame.calendar.label(p) for p in out["period"].unique()})
     out["still_open"] = out["still_open"].astype(int)
     return out[TREND_COLUMNS]
+
+
+def _period_cohort(rows: pd.DataFrame):
+    """An integer key ordered as (period, cohort) and a function turning a table indexed by it into columns.
+
+    A cohort is a team's: it is read once per team (from team codes) instead of hashing every
+    row's text; rows without a cohort get key -1, dropped as groupby drops missing keys.
+    """
+    team, period = rows["team"], rows["period"].to_numpy()
+    tc = team.cat.codes.to_numpy(np.int64) if isinstance(team.dtype, pd.CategoricalDtype) else pd.factorize(team)[0]
+    n_team, n = int(tc.max()) + 1 if len(tc) else 0, len(rows)
+    first = np.full(n_team + 1, n, dtype=np.int64)
+    np.minimum.at(first, tc, np.arange(n))  # a missing team (-1) lands in the last slot
+    cohort = rows["cohort"].to_numpy(dtype=object)
+    per_team = np.append(cohort, None)[first]  # last slot: no team, no cohort
+    labels, codes = np.unique(np.array([c for c in per_team if not pd.isna(c)], dtype=object), return_inverse=True)
+    team_code = np.full(n_team + 1, -1, dtype=np.int64)
+    team_code[[i for i, c in enumerate(per_team) if not pd.isna(c)]] = codes
+    row_code = team_code[tc]
+    same = cohort == per_team[tc]
+    if not np.all(same | (pd.isna(cohort) & pd.isna(per_team[tc]))):
+        raise ValueError("a team's rows have different cohorts")
+    lo, width = (int(period.min()) if n else 0), max(len(labels), 1)
+    key = np.where(row_code >= 0, (period.astype(np.int64) - lo) * width + row_code, -1)
+
+    def decode(table: pd.DataFrame) -> pd.DataFrame:
+        table = table[table.index >= 0]
+        k = table.index.to_numpy()
+        return table.reset_index(drop=True).assign(
+            period=(lo + k // width).astype(period.dtype), cohort=labels[k % width] if len(labels) else None)
+
+    return key, decode
 
 
 def typical(frame: OutcomeFrame, trend_table: pd.DataFrame | None = None) -> float | None:

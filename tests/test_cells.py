@@ -117,3 +117,22 @@ def test_variability_from_cell_sums_equals_the_groupby_version(seed):
     assert got.keys() == want.keys()
     for k in want:
         assert got[k] == pytest.approx(want[k], rel=1e-10), k
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_trend_by_integer_keys_equals_grouping_by_period_and_cohort(seed):
+    import dataclasses
+
+    from peereval.describe import TREND_COLUMNS, trend
+
+    frame = build_all(peereval.load(SAMPLE, cutoff="2026-10-31"))["bug_turnaround"]
+    rng = np.random.default_rng(seed)
+    rows = frame.rows[rng.uniform(size=len(frame.rows)) < 0.6].copy()
+    rows.loc[rows.index[:5], "cohort"] = None  # rows of a team outside the teams table have no cohort
+    rows.loc[rows.index[:5], "team"] = None
+    sub = dataclasses.replace(frame, rows=rows.reset_index(drop=True))
+    want = sub.rows.assign(month=sub.rows["period"].map(sub.calendar.label)).groupby(
+        ["period", "month", "cohort"], sort=True, observed=True).agg(
+        value=("hours", "median"), rows=("hours", "size"), still_open=("open", "sum"))
+    want = want.assign(people=np.nan).reset_index().drop(columns="period").astype({"still_open": int})
+    pd.testing.assert_frame_equal(trend(sub), want[TREND_COLUMNS])
