@@ -61,7 +61,9 @@ def wild_pvalue_function(fit: DidFit, kind: str, n_boot: int, seed: int):
 
     def pfun(b0: float) -> float:
         num = nyv - b0 * ndv
-        scores = cyv - b0 * cdv - np.outer(b, num / fit.s_dd)
+        scores = np.multiply(cdv, b0)  # cyv - b0 cdv - b (num / s_dd)', in place: G x B temporaries are large
+        np.subtract(cyv, scores, out=scores)
+        scores -= np.outer(b, num / fit.s_dd)
         den = np.sqrt(fit.ssc * np.einsum("gb,gb->b", scores, scores))
         with np.errstate(divide="ignore", invalid="ignore"):
             t_star = np.where(den > 0, num / den, 0.0)
