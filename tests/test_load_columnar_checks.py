@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from peereval.data.contract import TABLES, row_schema
 from peereval.data.duplicates import apply_row_rules, check_unique, exclude_duplicate_rows, repeated
 from peereval.data.reading import ROW, normalise_column, read_table
-from peereval.data.validation import Collector, _header_hits, _plain_iso, as_datetime, as_text
+from peereval.data.validation import Collector, _header_hits
+from peereval.data.values import _plain_iso, as_datetime, as_text
 
 _ARROW = pd.StringDtype("pyarrow")
 # header-ish text: the column's letters in both cases, spaces of several kinds, hyphens, BOM

@@ -18,17 +18,8 @@ from peereval.data.duplicates import apply_row_rules, check_unique, exclude_dupl
 from peereval.data.ledger import Ledger
 from peereval.data.reading import ROW, RawTable
 from peereval.data.sources import open_source, relabel
-from peereval.data.validation import (
-    Collector,
-    as_text,
-    check_reference,
-    drop_header_rows,
-    is_arrow_text,
-    isin,
-    lower_in,
-    to_objects,
-    type_table,
-)
+from peereval.data.validation import Collector, check_reference, drop_header_rows, type_table
+from peereval.data.values import as_text, is_arrow_text, isin, lower_in, to_objects
 from peereval.errors import DataError, Problem
 
 MAX_INVALID_SHARE = 0.05

@@ -89,13 +89,13 @@ def read_parquet(path) -> pd.DataFrame:
 
 def _blank(col) -> np.ndarray:
     """Values that are empty or only spaces (a dictionary column: once per distinct value)."""
-    from peereval.data.validation import _SPACES
+    from peereval.data.values import SPACES
 
     if pa.types.is_dictionary(col.type):
         chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
         parts = [_blank(c.dictionary)[c.indices.to_numpy(zero_copy_only=False)] for c in chunks]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
-    return pc.equal(pc.utf8_length(pc.utf8_trim(col, _SPACES)), 0).to_numpy(zero_copy_only=False)
+    return pc.equal(pc.utf8_length(pc.utf8_trim(col, SPACES)), 0).to_numpy(zero_copy_only=False)
 
 
 def compact(table: pa.Table, *, date_as_object: bool = True) -> pd.DataFrame:

@@ -14,14 +14,8 @@ import pyarrow.compute as pc
 
 from peereval.data.contract import RULE_HELP, TableSpec
 from peereval.data.reading import ROW
-from peereval.data.validation import (
-    MAX_LISTED,
-    Collector,
-    arrow_of,
-    as_text,
-    is_arrow_text,
-    objects,
-)
+from peereval.data.validation import MAX_LISTED, Collector
+from peereval.data.values import arrow_of, as_text, is_arrow_text, objects
 from peereval.errors import Problem
 
 
