@@ -53,7 +53,8 @@ def per_team_month(frame: pd.DataFrame, who: pd.DataFrame, data: CohortData, mon
     agg = p.groupby(["team", "month"], observed=True).agg(
         sessions=("session_id", "size"), attendee_hours=("attendee_hours", "sum"),
         facilitator_hours=("facilitator_hours", "sum"), person_hours=("person_hours", "sum"))
-    own = who[(who["hire_date"].dt.to_period("M") <= who["date"].dt.to_period("M")).to_numpy()]
+    month_of = lambda col: who[col].to_numpy().astype("datetime64[M]")  # noqa: E731 (NaT compares False)
+    own = who[month_of("hire_date") <= month_of("date")]
     own = own.groupby(["person_team", "month"], observed=True)["hours"].sum().to_dict()
     first, last = p.groupby("team", observed=True)["month"].min(), pd.Period(month, freq="M")
     hired = (data.people["hire_date"].dt.year * 12 + data.people["hire_date"].dt.month).dropna()  # month numbers
