@@ -41,13 +41,15 @@ def cell_table(rows: pd.DataFrame, keys: list[str], *, mask: np.ndarray | None =
 
     ``sums`` maps an output name to a per-row array (of all rows; the mask is applied). A
     ``constant`` column must hold one value per cell (e.g. a team's cohort); it is taken from
-    the cell's rows, and a column that varies within a cell raises ValueError. Rows with a
-    missing key are left out, as groupby does.
+    the cell's rows, and a column that varies within a cell raises ValueError (as do keys with
+    more than 2^62 combinations). Rows with a missing key are left out, as groupby does.
     """
     n = len(rows)
     keep = np.ones(n, dtype=bool) if mask is None else np.array(mask, dtype=bool)
     coded = [_codes(rows[k]) for k in keys]
     sizes = [max(size, 1) for _, _, size in coded]
+    if float(np.prod(sizes, dtype=np.float64)) >= 2.0**62:
+        raise ValueError(f"too many combinations of {keys} for one integer code")  # callers fall back to groupby
     combined = np.zeros(n, dtype=np.int64)
     for (codes, _, _), size in zip(coded, sizes, strict=True):
         combined *= size
