@@ -29,8 +29,10 @@ MAX_INVALID_SHARE = 0.05
 class CohortData:
     """Validated tables of one program, the configuration, and the data-quality ledger.
 
-    Dates are naive timestamps (offsets converted to UTC). Tables that were not provided are
-    empty and listed in ``missing_tables``. ``cutoff`` is the last day counted (inclusive).
+    Dates are naive timestamps (offsets converted to UTC). Text is Python strings (None when
+    blank), except ``tickets.ticket_id``: Arrow strings (``string[pyarrow]``), as nothing refers
+    to it and there may be 10 million. Tables that were not provided are empty and listed in
+    ``missing_tables``. ``cutoff`` is the last day counted (inclusive).
     """
 
     teams: pd.DataFrame
