@@ -72,7 +72,7 @@ def _period_cohort(rows: pd.DataFrame):
     team_code[[i for i, c in enumerate(per_team) if not pd.isna(c)]] = codes
     row_code = team_code[tc]
     same = cohort == per_team[tc]
-    if not np.all(same | (pd.isna(cohort) & pd.isna(per_team[tc]))):
+    if not same.all() and not np.all(same | (pd.isna(cohort) & pd.isna(per_team[tc]))):  # blanks are equal
         raise ValueError("a team's rows have different cohorts")
     lo, width = (int(period.min()) if n else 0), max(len(labels), 1)
     key = np.where(row_code >= 0, (period.astype(np.int64) - lo) * width + row_code, -1)

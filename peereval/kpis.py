@@ -193,8 +193,8 @@ def compute_kpis(data: CohortData, month: str) -> KPIResult:
 
 def _arrays(df: pd.DataFrame, cols: list[str]) -> dict[str, np.ndarray]:
     """Columns as numpy arrays (text as objects with None for a blank, whatever the loader's dtype)."""
-    return {c: df[c].to_numpy() if df[c].dtype.kind in "biufmM" else df[c].to_numpy(dtype=object, na_value=None)
-            for c in cols}
+    return {c: df[c].to_numpy() if df[c].dtype.kind in "biufmM" or df[c].dtype == object
+            else df[c].to_numpy(dtype=object, na_value=None) for c in cols}
 
 
 def _split_by_team(df: pd.DataFrame, cols: list[str]) -> dict:
