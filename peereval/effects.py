@@ -26,7 +26,7 @@ from peereval.estimate.event_study import EventStudyResult, event_study
 from peereval.estimate.result import EffectResult, _clean
 from peereval.estimate.staggered import staggered_did
 from peereval.estimate.survival import KMResult, km
-from peereval.outcomes.adjust import adjustment_cells, adjustments
+from peereval.outcomes.adjust import adjustment_cells, adjustments  # noqa: F401 (adjustment_cells: public here)
 from peereval.outcomes.declare import Outcome
 from peereval.outcomes.frame import OutcomeFrame
 
@@ -213,7 +213,7 @@ def _did_effect(frame: OutcomeFrame, *, conf_level: float, seed: int, cluster: s
     if o.kind == "duration":
         # fixed effects, adjustment levels and treated are constant within team-period-level cells, so
         # the count-weighted cells give the row-level fit, CR1, wild and randomization p-values exactly
-        fit_frame = adjustment_cells(frame.rows, o.adjust_for, mask=frame.rows["used"].to_numpy())
+        fit_frame = frame.adjustment_cells()  # = adjustment_cells(used rows, o.adjust_for)
         weights, weight_type, count = "n", "frequency", fit_frame["n"]
     else:
         fit_frame, weights, weight_type = frame.cells(), "n", "analytic"

@@ -74,6 +74,7 @@ def test_frame_cells_and_adjustment_cells_match_their_groupby_definitions():
         n=("y", "size"), y=("y", "mean"), treated=("treated", "first"), cohort=("cohort", "first"))
     got = adjustment_cells(frame.rows, ("priority",), mask=frame.rows["used"].to_numpy())
     pd.testing.assert_frame_equal(got, adj.assign(n=adj["n"].astype(float)), rtol=1e-12)
+    pd.testing.assert_frame_equal(frame.adjustment_cells(), got)  # the frame's shared pass: the same table
     varied = frame.rows.assign(treated=np.arange(len(frame.rows)) % 2)  # not constant: groupby's first row
     first = varied[varied["used"]].groupby(["team", "period", "priority"], as_index=False, sort=True,
                                            observed=True)["treated"].first()

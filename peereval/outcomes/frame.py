@@ -43,21 +43,53 @@ class OutcomeFrame:
     def cells(self) -> pd.DataFrame:
         """Team-period means of ``y`` over used rows with their weight ``n`` (exact for cell-level regressors)."""
         if "_cells" not in self.__dict__:
-            r = self.rows
-            w = r[self.weight].to_numpy(float) if self.weight else np.ones(len(r))
-            try:  # by integer codes: the same cells as groupby, much faster on millions of rows
-                c = cell_table(r, ["team", "period"], mask=r["used"].to_numpy(bool),
-                               sums={"n": w, "wy": w * r["y"].to_numpy(float)}, constant=("treated", "cohort"))
-                cells = c[["team", "period", "n", "wy", "treated", "cohort"]].assign(rows=c["size"])
+            fine = self._fine()
+            try:  # the adjustment-level cells summed to team-period (one pass over the rows serves both)
+                if fine is None:
+                    raise ValueError("no fine cells")
+                c = cell_table(fine, ["team", "period"], sums={"n": fine["n"], "wy": fine["_wy"], "rows": fine["_rows"]},
+                               constant=("treated", "cohort"))
+                cells = c[["team", "period", "n", "wy", "treated", "cohort"]].assign(rows=c["rows"].astype(np.int64))
             except ValueError:  # treated or cohort varies within a cell: each cell's first row, as groupby gives it
-                u = self.used
-                g = u.assign(_w=w[r["used"].to_numpy(bool)], _wy=lambda d: d["_w"] * d["y"]).groupby(
+                r = self.rows
+                w = r[self.weight].to_numpy(float) if self.weight else np.ones(len(r))
+                g = self.used.assign(_w=w[r["used"].to_numpy(bool)], _wy=lambda d: d["_w"] * d["y"]).groupby(
                     ["team", "period"], as_index=False, sort=True, observed=True)
                 cells = g.agg(n=("_w", "sum"), wy=("_wy", "sum"), treated=("treated", "first"),
                               cohort=("cohort", "first"), rows=("y", "size"))
             cells["y"] = cells["wy"] / cells["n"]
             object.__setattr__(self, "_cells", cells.drop(columns=["wy"]))
         return self.__dict__["_cells"].copy()
+
+    def adjustment_cells(self) -> pd.DataFrame:
+        """Used rows by (team, period, adjustment levels): count ``n``, mean ``y``, ``treated``, ``cohort``.
+
+        The same table as :func:`peereval.outcomes.adjust.adjustment_cells` of the used rows (for
+        unweighted rows; its fallback otherwise), from the pass over the rows that :meth:`cells` shares.
+        """
+        fine = self._fine()
+        keys = ["team", "period", *[c for c in self.outcome.adjust_for if c in self.rows.columns]]
+        if fine is None or self.weight:
+            from peereval.outcomes.adjust import adjustment_cells
+
+            return adjustment_cells(self.rows, self.outcome.adjust_for, mask=self.rows["used"].to_numpy(bool))
+        return fine[[*keys, "n", "y", "treated", "cohort"]].copy()
+
+    def _fine(self) -> pd.DataFrame | None:
+        """Cells of used rows by team, period and adjustment levels with weight and weighted-y sums (once)."""
+        if "_fine_cells" not in self.__dict__:
+            r = self.rows
+            keys = ["team", "period", *[c for c in self.outcome.adjust_for if c in r.columns]]
+            w = r[self.weight].to_numpy(float) if self.weight else np.ones(len(r))
+            try:
+                c = cell_table(r, keys, mask=r["used"].to_numpy(bool), sums={"n": w, "_wy": w * r["y"].to_numpy(float)},
+                               constant=("treated", "cohort"))
+                fine = c[keys].assign(n=c["n"], y=c["_wy"] / c["n"], treated=c["treated"], cohort=c["cohort"],
+                                      _wy=c["_wy"], _rows=c["size"])
+            except ValueError:
+                fine = None
+            object.__setattr__(self, "_fine_cells", fine)
+        return self.__dict__["_fine_cells"]
 
 
 def link_team(data: CohortData, o: Outcome, frame: pd.DataFrame) -> pd.DataFrame:
