@@ -25,7 +25,8 @@ def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
     notes: dict[str, int] = {}
     cols = [c for c in dict.fromkeys([o.person, o.team, o.start, o.end, *o.where, *o.adjust_for])
             if c and c in src.columns]  # an optional adjustment may be absent: effects says so in the method
-    df = team_codes(in_scope(link_team(data, o, src[cols]), o, o.start, cal.end, excluded))
+    picked = pd.DataFrame({c: src[c] for c in cols}, copy=False)  # the columns, not a copy: scope filters copy once
+    df = team_codes(in_scope(link_team(data, o, picked), o, o.start, cal.end, excluded))
     end = cal.end if cal.end is not None else df[o.start].max()
     finish = df[o.end]
     if cal.end is not None:
@@ -37,7 +38,7 @@ def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
     count(excluded, f"{o.end} before {o.start}", backwards)
     if backwards.any():
         df, hours = df[~backwards], hours[~backwards]
-    df["date"], df["hours"], df["open"] = df[o.start], hours.to_numpy(), hours.isna().to_numpy()  # df is ours
+    df["date"], df["hours"], df["open"] = df[o.start].to_numpy(), hours.to_numpy(), hours.isna().to_numpy()
     rows, transition = cal.expose(df, "date")
     full = (rows["date"] <= end - pd.Timedelta(days=o.window_days)).to_numpy()
     cap = o.window_days * 24.0

@@ -4,6 +4,8 @@
 team, cohort, period, per-row exposure ``treated``, the analysis value ``y`` and ``used``: whether
 the row enters the period-level estimates (False for rows left out, counted in ``excluded`` with
 their reason). Descriptive trends read all rows; estimates read ``used`` rows or ``cells()``.
+Frames are read-only: to save memory at millions of rows, ``rows`` may share columns with the
+loaded table (copy before changing values in place).
 """
 
 from __future__ import annotations
