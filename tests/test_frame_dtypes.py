@@ -88,3 +88,25 @@ def test_exposure_marks_transition_rows_like_the_row_by_row_rule(seed, dtype):
     assert transition.any() and not transition.all()
     assert (out["period"] == rows["date"].dt.year * 12 + rows["date"].dt.month - 1).all()
     assert out["cohort"].tolist() == team.map(cohort).tolist()
+
+
+@pytest.mark.parametrize("dtype", [object, "string[pyarrow]", "category", "unused-categories"])
+def test_team_codes_are_the_sorted_teams_present(dtype):
+    from peereval.outcomes.frame import team_codes
+
+    names = np.random.default_rng(0).choice(["t10", "t2", "b", "a", None], size=500)
+    if dtype == "unused-categories":
+        team = pd.Series(pd.Categorical(names, categories=["zz", "t2", "t10", "b", "a", "never"]))
+    else:
+        team = pd.Series(names, dtype=object).astype(dtype)
+    got = team_codes(pd.DataFrame({"team": team}))["team"]
+    assert got.astype(object).where(got.notna(), None).tolist() == list(names)
+    want = ["t2", "t10", "b", "a"] if dtype == "unused-categories" else ["a", "b", "t10", "t2"]
+    assert list(got.cat.categories) == want  # sorted text; a Categorical keeps its order, minus unused
+
+
+def test_team_codes_of_mixed_names_fall_back_to_pandas_sorting():
+    from peereval.outcomes.frame import team_codes
+
+    got = team_codes(pd.DataFrame({"team": pd.Series(["b", 1, "a", None, 1], dtype=object)}))["team"]
+    assert got.astype(object).where(got.notna(), None).tolist() == ["b", 1, "a", None, 1]

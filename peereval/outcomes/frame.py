@@ -128,17 +128,33 @@ def in_scope(frame: pd.DataFrame, o: Outcome, date: str, end: pd.Timestamp | Non
 
 
 def team_codes(frame: pd.DataFrame) -> pd.DataFrame:
-    """``team`` as a Categorical of the teams present (text, Arrow strings or a Categorical alike).
+    """``team`` as a Categorical of the teams present, sorted (text, Arrow strings or a Categorical alike).
 
     Grouping by team codes is much faster than by Python strings; the values are unchanged.
     """
     team = frame["team"]
     if isinstance(team.dtype, pd.CategoricalDtype):
-        team = team.cat.remove_unused_categories()
-    else:
-        codes, uniques = pd.factorize(team.to_numpy(dtype=object), sort=True)
-        team = pd.Series(pd.Categorical.from_codes(codes, uniques), index=frame.index)
-    frame["team"] = team
+        codes = team.cat.codes.to_numpy()
+        seen = np.bincount(codes[codes >= 0], minlength=len(team.cat.categories)) > 0
+        if not seen.all():  # as remove_unused_categories, without sorting every code
+            new = np.cumsum(seen) - 1
+            frame["team"] = pd.Series(pd.Categorical.from_codes(
+                np.where(codes >= 0, new[np.maximum(codes, 0)], -1), team.cat.categories[seen],
+                ordered=team.cat.ordered), index=frame.index)
+        return frame
+    codes, uniques = pd.factorize(team, sort=team.dtype == object)  # Arrow strings: encoded by Arrow, sorted below
+    uniques = np.asarray(uniques, dtype=object)
+    order = np.arange(len(uniques))
+    if team.dtype != object:
+        try:
+            order = np.argsort(uniques, kind="stable")
+        except TypeError:  # mixed kinds of names: pandas' own sorting
+            codes, uniques = pd.factorize(team, sort=True)
+            uniques = np.asarray(uniques, dtype=object)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1) if len(rank) else codes
+    frame["team"] = pd.Series(pd.Categorical.from_codes(codes, uniques[order]), index=frame.index)
     return frame
 
 
