@@ -25,14 +25,24 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, object, int]:
         lo, hi = int(v.min()), int(v.max())
         if hi - lo < 1_000_000:  # codes are offsets; levels no row has are never cells
             return v.astype(np.int64) - lo, np.arange(lo, hi + 1).astype(v.dtype), hi - lo + 1
-    codes, uniques = pd.factorize(values, sort=True)
+    codes, uniques = pd.factorize(values, sort=values.dtype == object)
+    if values.dtype != object:  # e.g. Arrow strings: encoded by Arrow, sorted here (pandas' sort is slow there)
+        try:
+            order = np.argsort(np.asarray(uniques, dtype=object), kind="stable")
+        except TypeError:  # mixed kinds of values: pandas' own sorting
+            codes, uniques = pd.factorize(values, sort=True)
+        else:
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1) if len(order) else codes
+            uniques = uniques.take(order)
     return codes.astype(np.int64, copy=False), uniques, len(uniques)
 
 
 def _decode(codes: np.ndarray, how) -> object:
     if isinstance(how, pd.CategoricalDtype):
         return pd.Categorical.from_codes(codes, dtype=how)
-    return how.take(codes) if isinstance(how, pd.Index) else np.asarray(how)[codes]
+    return how[codes] if isinstance(how, np.ndarray) else how.take(codes)
 
 
 def cell_table(rows: pd.DataFrame, keys: list[str], *, mask: np.ndarray | None = None,
