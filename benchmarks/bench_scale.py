@@ -185,6 +185,8 @@ def ensure_csv(folder: Path) -> Path:
 
 _RESULTS = r'''
 import json, sys
+import peereval
+print("CODE " + peereval.__file__)
 from peereval.report.analysis import ReportParameters, summarise
 from peereval.data.cohort import load
 p = ReportParameters(data_dir=sys.argv[1], month=sys.argv[2]).validate()
@@ -221,14 +223,22 @@ def compare_with(commit: str, folder: Path) -> None:
         docs = []
         for extra in (env, None):
             t0 = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-c", _RESULTS, str(folder), MONTH], capture_output=True,
-                                  text=True, env=extra)
-            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+            # run outside both trees: `python -c` puts the working folder first on sys.path, so from
+            # inside the repository both runs would import this tree's code and always agree
+            proc = subprocess.run([sys.executable, "-c", _RESULTS, str(folder.resolve()), MONTH],
+                                  capture_output=True, text=True, env=extra, cwd=tempfile.gettempdir())
+            lines = proc.stdout.splitlines()
+            line = next((ln for ln in lines if ln.startswith("RESULT ")), None)
             if line is None:
                 print(f"  failed: {proc.stderr.strip()[-300:]}")
                 return
+            code = next(ln[5:] for ln in lines if ln.startswith("CODE "))
+            expected = base if extra else repo
+            if Path(code).resolve().parents[1] != expected.resolve():
+                raise SystemExit(f"compared the wrong code: {code} (expected under {expected})")
             docs.append(json.loads(line[7:]))
-            print(f"  {'base ' + commit if extra else 'this tree':18s} {time.perf_counter() - t0:7.1f} s", flush=True)
+            print(f"  {'base ' + commit if extra else 'this tree':18s} {time.perf_counter() - t0:7.1f} s  ({code})",
+                  flush=True)
         for doc in docs:
             doc.pop("input_fingerprint", None)  # the loader's file hash is unchanged; parameters carry paths
             doc.pop("parameters", None)
