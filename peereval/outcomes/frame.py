@@ -24,7 +24,10 @@ from peereval.periods import Calendar
 
 @dataclass(frozen=True)
 class OutcomeFrame:
-    """One outcome's rows (or, for rates, team-period cells), what was left out, and the calendar."""
+    """One outcome's rows (or, for rates, team-period cells), what was left out, and the calendar.
+
+    ``rows["team"]`` is a Categorical of the teams present: group with ``observed=True``.
+    """
 
     outcome: Outcome
     rows: pd.DataFrame
