@@ -49,6 +49,25 @@ def numeric_column(df: pd.DataFrame, name: str, role: str) -> np.ndarray:
 
 
 def codes_of(series: pd.Series) -> tuple[np.ndarray, int]:
+    """Codes in the sorted order of the values, whatever the column's dtype.
+
+    A Categorical's codes follow its categories' order, which is often the order of appearance;
+    the bootstrap and permutation draws are assigned to clusters by code, so the same data must
+    give the same codes as text, or the same data gives different intervals.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype) and not series.cat.ordered:
+        cats = np.asarray(series.cat.categories, dtype=object)
+        try:
+            order = np.argsort(cats, kind="stable")
+        except TypeError:  # mixed kinds of labels: pandas' own sorting of the values
+            order = None
+        if order is not None:
+            rank = np.empty(len(cats), dtype=float)
+            rank[order] = np.arange(len(cats))
+            raw = series.cat.codes.to_numpy()
+            codes, uniques = pd.factorize(np.where(raw >= 0, rank[np.maximum(raw, 0)], np.nan), sort=True)
+            return codes.astype(np.intp, copy=False), len(uniques)
+        series = series.astype(object)
     codes, uniques = pd.factorize(series, sort=True)
     return codes.astype(np.intp, copy=False), len(uniques)
 

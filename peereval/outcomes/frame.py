@@ -139,11 +139,17 @@ def team_codes(frame: pd.DataFrame) -> pd.DataFrame:
     if isinstance(team.dtype, pd.CategoricalDtype):
         codes = team.cat.codes.to_numpy()
         seen = np.bincount(codes[codes >= 0], minlength=len(team.cat.categories)) > 0
-        if not seen.all():  # as remove_unused_categories, without sorting every code
-            new = np.cumsum(seen) - 1
+        cats = team.cat.categories[seen]
+        try:  # sorted like text: draws are assigned to teams by code (see estimate.twfe.codes_of)
+            order = np.argsort(np.asarray(cats, dtype=object), kind="stable")
+        except TypeError:
+            order = np.arange(len(cats))
+        if not seen.all() or (order != np.arange(len(cats))).any():  # without sorting every code
+            rank = np.empty(len(cats), dtype=np.int64)
+            rank[order] = np.arange(len(cats))
+            new = rank[np.maximum(np.cumsum(seen) - 1, 0)]
             frame["team"] = pd.Series(pd.Categorical.from_codes(
-                np.where(codes >= 0, new[np.maximum(codes, 0)], -1), team.cat.categories[seen],
-                ordered=team.cat.ordered), index=frame.index)
+                np.where(codes >= 0, new[np.maximum(codes, 0)], -1), cats[order]), index=frame.index)
         return frame
     codes, uniques = pd.factorize(team, sort=team.dtype == object)  # Arrow strings: encoded by Arrow, sorted below
     uniques = np.asarray(uniques, dtype=object)
