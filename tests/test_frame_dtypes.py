@@ -131,3 +131,16 @@ def test_bootstrap_and_permutation_draws_do_not_depend_on_category_order(inferen
     cat = did(reordered, outcome="y", unit="unit", time="time", treated="treated", inference=inference)
     assert (cat.estimate, cat.ci_low, cat.ci_high, cat.p_value) == (text.estimate, text.ci_low, text.ci_high,
                                                                       text.p_value)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_codes_of_a_categorical_are_the_codes_of_its_text(seed):
+    """Unsorted, unused and missing categories: the same codes and count as the values as text."""
+    from peereval.estimate.twfe import codes_of
+
+    rng = np.random.default_rng(seed)
+    names = rng.choice(["t10", "t2", "b", "a", None, "zz"], size=int(rng.integers(1, 80)))
+    cats = list(rng.permutation(["t10", "t2", "b", "a", "zz", "never", "q"]))
+    got, n = codes_of(pd.Series(pd.Categorical(names, categories=cats)))
+    want, m = codes_of(pd.Series(names, dtype=object))
+    assert got.tolist() == want.tolist() and n == m

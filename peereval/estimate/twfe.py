@@ -60,14 +60,14 @@ def codes_of(series: pd.Series) -> tuple[np.ndarray, int]:
         try:
             order = np.argsort(cats, kind="stable")
         except TypeError:  # mixed kinds of labels: pandas' own sorting of the values
-            order = None
-        if order is not None:
-            rank = np.empty(len(cats), dtype=float)
-            rank[order] = np.arange(len(cats))
+            series, order = series.astype(object), None
+        if order is not None and (order != np.arange(len(cats))).any():
             raw = series.cat.codes.to_numpy()
-            codes, uniques = pd.factorize(np.where(raw >= 0, rank[np.maximum(raw, 0)], np.nan), sort=True)
-            return codes.astype(np.intp, copy=False), len(uniques)
-        series = series.astype(object)
+            seen = np.bincount(raw[raw >= 0], minlength=len(cats)) > 0
+            rank = np.empty(len(cats), dtype=np.intp)
+            rank[order] = np.cumsum(seen[order]) - 1  # sorted rank among the categories present
+            codes = np.where(raw >= 0, rank[np.maximum(raw, 0)], -1).astype(np.intp)
+            return codes, int(seen.sum())
     codes, uniques = pd.factorize(series, sort=True)
     return codes.astype(np.intp, copy=False), len(uniques)
 
