@@ -72,3 +72,18 @@ def test_runner_picks_agg_only_when_no_backend_is_chosen():
     with _kernel_backend():
         assert os.environ["MPLBACKEND"] == "Agg"
     assert os.environ.get("MPLBACKEND") == before
+
+
+def test_a_report_run_leaves_the_callers_backend_and_style_alone(tmp_path):
+    """A researcher may call run_report from a notebook: the run picks no backend and sets no style there.
+
+    The kernel that executes the report gets Agg through its own environment; the index chart the
+    runner draws in-process is a bare Figure in the report's style for that chart only.
+    """
+    from conftest import SAMPLE
+
+    extra = ("from peereval.report import ReportParameters, run_report; "
+             f"run_report(ReportParameters({str(SAMPLE)!r}, '2026-10'), {str(tmp_path)!r})")
+    changed = _changes(extra)
+    assert (tmp_path / "index.html").exists()
+    assert {k: changed[k] for k in ("backend", "rc") if k in changed} == {}, changed

@@ -9,10 +9,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
+import matplotlib as mpl
 import numpy as np
+import seaborn as sns
+from matplotlib.figure import Figure
 
-from peereval.report.charts import COLORS, _style
+from peereval.report.charts import COLORS
 from peereval.report.outcome_wording import amount, span
 from peereval.report.present import esc, figure
 
@@ -76,10 +78,20 @@ def changes(prev: dict[str, Any] | None, cur: dict[str, Any]) -> list[str]:
     return notes
 
 
-def _trend_chart(docs: list[dict[str, Any]], keys: list[str], names: dict[str, str]) -> plt.Figure:
-    """One panel per outcome: its estimate and 95% interval in each report month (its own scale)."""
-    _style()
-    fig, axes = plt.subplots(len(keys), 1, figsize=(8, 2.6 * len(keys) + 0.6), squeeze=False, sharex=True)
+def _trend_chart(docs: list[dict[str, Any]], keys: list[str], names: dict[str, str]) -> Figure:
+    """One panel per outcome: its estimate and 95% interval in each report month (its own scale).
+
+    Drawn in the runner's own process, which may be a researcher's notebook: a bare Figure (no
+    pyplot, so no backend is chosen) in the report's style for this chart only.
+    """
+    style = {**sns.axes_style("whitegrid"), **sns.plotting_context("notebook", font_scale=0.95)}
+    with mpl.rc_context(style):
+        return _draw_trend(docs, keys, names)
+
+
+def _draw_trend(docs: list[dict[str, Any]], keys: list[str], names: dict[str, str]) -> Figure:
+    fig = Figure(figsize=(8, 2.6 * len(keys) + 0.6))
+    axes = fig.subplots(len(keys), 1, squeeze=False, sharex=True)
     months = [d.get("read") or d["month"] for d in docs]
     x = np.arange(len(months))
     for ax, key in zip(axes[:, 0], keys, strict=True):

@@ -68,18 +68,6 @@ def notebook_path(name: str) -> Path:
     return path
 
 
-def use_agg_backend() -> None:
-    """Draw this run's charts with the non-interactive Agg backend (they become PNGs).
-
-    Called by the runner at run time, never at import. A backend already in use (a researcher's
-    notebook that calls the runner) is left alone: the report's figures are closed once rendered.
-    """
-    import matplotlib
-
-    if matplotlib.rcParams._get_backend_or_none() is None:  # not chosen yet: nothing to disturb
-        matplotlib.use("Agg")
-
-
 @contextlib.contextmanager
 def _kernel_backend(name: str = "Agg"):
     """``MPLBACKEND`` for the kernel papermill starts (it inherits this environment), restored after."""
@@ -217,7 +205,6 @@ def run_report(params: ReportParameters, out_dir: str | Path = "reports", *,
                progress: Progress = _noop) -> ReportOutcome:
     """Produce ``OUT/YYYY-MM/index.html`` and ``results.json`` (executed notebook in ``work/``)."""
     started = time.perf_counter()
-    use_agg_backend()
     params = params.validate()
     out = Path(out_dir)
     from peereval.data.database import display
@@ -260,7 +247,6 @@ def run_plan(parameters: dict[str, Any], out_dir: str | Path = "reports", *,
     """
     from peereval.plan import PlanInputs
 
-    use_agg_backend()
     history = parameters.get("history_dir") or ""
     fields = {k: v for k, v in parameters.items() if k != "history_dir" and v is not None}
     PlanInputs(**fields).validate()
