@@ -48,6 +48,26 @@ def numeric_column(df: pd.DataFrame, name: str, role: str) -> np.ndarray:
     return values
 
 
+def sorted_category_codes(series: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
+    """A Categorical's codes ranked by the sorted labels of the categories present, and those labels.
+
+    None when the labels do not sort (mixed kinds). Missing values keep code -1.
+    """
+    cats = series.cat.categories
+    raw = series.cat.codes.to_numpy()
+    seen = np.bincount(raw[raw >= 0], minlength=len(cats)) > 0
+    present = cats[seen]
+    try:
+        order = np.argsort(np.asarray(present, dtype=object), kind="stable")
+    except TypeError:
+        return None
+    if seen.all() and (order == np.arange(len(order))).all():  # already sorted, none unused
+        return raw.astype(np.intp, copy=False), present
+    rank = np.full(len(cats), -1, dtype=np.intp)
+    rank[np.flatnonzero(seen)[order]] = np.arange(len(order))
+    return np.where(raw >= 0, rank[np.maximum(raw, 0)], -1).astype(np.intp), present[order]
+
+
 def codes_of(series: pd.Series) -> tuple[np.ndarray, int]:
     """Codes in the sorted order of the values, whatever the column's dtype.
 
@@ -56,18 +76,10 @@ def codes_of(series: pd.Series) -> tuple[np.ndarray, int]:
     give the same codes as text, or the same data gives different intervals.
     """
     if isinstance(series.dtype, pd.CategoricalDtype) and not series.cat.ordered:
-        cats = np.asarray(series.cat.categories, dtype=object)
-        try:
-            order = np.argsort(cats, kind="stable")
-        except TypeError:  # mixed kinds of labels: pandas' own sorting of the values
-            series, order = series.astype(object), None
-        if order is not None and (order != np.arange(len(cats))).any():
-            raw = series.cat.codes.to_numpy()
-            seen = np.bincount(raw[raw >= 0], minlength=len(cats)) > 0
-            rank = np.empty(len(cats), dtype=np.intp)
-            rank[order] = np.cumsum(seen[order]) - 1  # sorted rank among the categories present
-            codes = np.where(raw >= 0, rank[np.maximum(raw, 0)], -1).astype(np.intp)
-            return codes, int(seen.sum())
+        ranked = sorted_category_codes(series)
+        if ranked is not None:
+            return ranked[0], len(ranked[1])
+        series = series.astype(object)  # mixed kinds of labels: pandas' own sorting of the values
     codes, uniques = pd.factorize(series, sort=True)
     return codes.astype(np.intp, copy=False), len(uniques)
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from peereval.data.cohort import CohortData
+from peereval.estimate.twfe import sorted_category_codes
 from peereval.outcomes.cells import cell_table
 from peereval.outcomes.declare import Outcome
 from peereval.periods import Calendar
@@ -137,19 +138,15 @@ def team_codes(frame: pd.DataFrame) -> pd.DataFrame:
     """
     team = frame["team"]
     if isinstance(team.dtype, pd.CategoricalDtype):
-        codes = team.cat.codes.to_numpy()
-        seen = np.bincount(codes[codes >= 0], minlength=len(team.cat.categories)) > 0
-        cats = team.cat.categories[seen]
-        try:  # sorted like text: draws are assigned to teams by code (see estimate.twfe.codes_of)
-            order = np.argsort(np.asarray(cats, dtype=object), kind="stable")
-        except TypeError:
-            order = np.arange(len(cats))
-        if not seen.all() or (order != np.arange(len(cats))).any():  # without sorting every code
-            rank = np.empty(len(cats), dtype=np.int64)
-            rank[order] = np.arange(len(cats))
-            new = rank[np.maximum(np.cumsum(seen) - 1, 0)]
-            frame["team"] = pd.Series(pd.Categorical.from_codes(
-                np.where(codes >= 0, new[np.maximum(codes, 0)], -1), cats[order]), index=frame.index)
+        # sorted like text: draws are assigned to teams by code (see estimate.twfe.codes_of)
+        ranked = sorted_category_codes(team)
+        if ranked is None:  # mixed kinds of names: the categories' own order, minus unused
+            raw = team.cat.codes.to_numpy()
+            seen = np.bincount(raw[raw >= 0], minlength=len(team.cat.categories)) > 0
+            ranked = np.where(raw >= 0, (np.cumsum(seen) - 1)[np.maximum(raw, 0)], -1), team.cat.categories[seen]
+        codes, cats = ranked
+        if len(cats) != len(team.cat.categories) or not cats.equals(team.cat.categories):
+            frame["team"] = pd.Series(pd.Categorical.from_codes(codes, cats), index=frame.index)
         return frame
     codes, uniques = pd.factorize(team, sort=team.dtype == object)  # Arrow strings: encoded by Arrow, sorted below
     uniques = np.asarray(uniques, dtype=object)
