@@ -66,7 +66,7 @@ def test_chosen_backend_survives_import():
 
 
 def test_runner_picks_agg_only_when_no_backend_is_chosen():
-    from peereval.report.runner import _kernel_backend
+    from peereval.report.kernel import _kernel_backend
 
     before = os.environ.get("MPLBACKEND")
     with _kernel_backend():

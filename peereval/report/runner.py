@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -26,13 +25,12 @@ from peereval.report.analysis import (
     save_cache,
     summarise,
 )
+from peereval.report.kernel import Kernel, NotebookFailed
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_NOTEBOOK = "monthly_report.ipynb"
 PLAN_NOTEBOOK = "plan_pilot.ipynb"
-KERNEL = "python3"
-CELL_TIMEOUT_S = 900
 
 
 class ReportError(PeerevalError):
@@ -68,44 +66,23 @@ def notebook_path(name: str) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def _kernel_backend(name: str = "Agg"):
-    """``MPLBACKEND`` for the kernel papermill starts (it inherits this environment), restored after."""
-    before = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = name
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = before
+def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], cwd: Path,
+                     kernel: Kernel | None = None) -> None:
+    """Run a notebook with papermill (explicit kernel, cell timeout); raise ReportError if a cell failed.
 
-
-def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], cwd: Path) -> None:
-    """Run a notebook with papermill (explicit kernel, cell timeout); raise if any cell failed.
-
-    The kernel talks over local IPC sockets in a private temporary folder rather than TCP on
-    localhost, and is shut down here whatever happens. The kernel draws with the Agg backend.
+    ``kernel`` is one started earlier (see :class:`peereval.report.kernel.Kernel`; its ``cwd``
+    wins); without it a kernel is started here, and is shut down whatever happens.
     """
-    import papermill as pm
-    from jupyter_client import KernelManager
-
-    with tempfile.TemporaryDirectory(prefix="peereval-kernel-") as sockets, _kernel_backend():
-        km = KernelManager(kernel_name=KERNEL, transport="ipc", ip=str(Path(sockets) / "kernel"))
+    with contextlib.ExitStack() as stack:
+        if kernel is None:
+            kernel = stack.enter_context(Kernel(cwd))
         try:
-            pm.execute_notebook(
-                str(source), str(target), parameters=parameters, kernel_name=KERNEL, km=km,
-                execution_timeout=CELL_TIMEOUT_S, progress_bar=False, cwd=str(cwd), log_output=False,
-            )
-        except pm.PapermillExecutionError as exc:
+            kernel.run(source, target, parameters)
+        except NotebookFailed as exc:
             raise ReportError(
                 f"report cell {exc.exec_count} failed ({exc.ename}: {exc.evalue}); nothing was published. "
                 f"The failed notebook is kept as .failed-<month>.ipynb in the output folder."
             ) from None
-        finally:
-            if km.has_kernel:
-                km.shutdown_kernel(now=True)
 
 
 def render_html(notebook: Path, target: Path) -> None:
@@ -153,12 +130,14 @@ def _publish(tmp: Path, final: Path) -> None:
 
 def publish_notebook(notebook: str, parameters: dict[str, Any], out: Path, name: str,
                      extra_files: dict[str, str], progress: Progress = _noop,
-                     cache: MonthlyAnalysis | None = None, timings: dict[str, float] | None = None) -> Path:
+                     cache: MonthlyAnalysis | None = None, timings: dict[str, float] | None = None,
+                     kernel: Kernel | None = None) -> Path:
     """Execute ``notebook`` with ``parameters`` and publish ``OUT/NAME/`` (index.html, extra files, work/).
 
     Everything is written to a temporary folder first; the target appears complete or not at all,
     and a failed notebook is kept as ``OUT/.failed-NAME.ipynb`` for inspection. ``timings`` (when
-    given) receives the seconds spent executing the notebook and rendering it.
+    given) receives the seconds spent executing the notebook and rendering it. ``kernel``: one
+    started earlier to run it on (otherwise a fresh one).
     """
     timings = {} if timings is None else timings
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out))
@@ -173,7 +152,7 @@ def publish_notebook(notebook: str, parameters: dict[str, Any], out: Path, name:
         executed = work / notebook
         started = time.perf_counter()
         try:
-            execute_notebook(notebook_path(notebook), executed, parameters, cwd=NOTEBOOKS)
+            execute_notebook(notebook_path(notebook), executed, parameters, cwd=NOTEBOOKS, kernel=kernel)
         except ReportError:
             if executed.exists():
                 shutil.copy2(executed, out / f".failed-{name}.ipynb")
@@ -211,26 +190,28 @@ def run_report(params: ReportParameters, out_dir: str | Path = "reports", *,
 
     progress(f"loading and validating {display(params.data_dir)}")
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
-    data = load_for(params, progress)
-    timings["load"] = time.perf_counter() - clock
-    rows = sum(data.ledger.rows_read.values())
-    progress(f"data usable: {rows:,} rows read ({rows / max(timings['load'], 1e-9):,.0f} rows/s); estimating")
-    clock = time.perf_counter()
-    analysis = summarise(data, params)
-    del data  # the notebook receives results only; free the rows before the kernel starts
-    timings["outcomes"] = time.perf_counter() - clock
-    out.mkdir(parents=True, exist_ok=True)
-    run = {"generated_at": _now()}
-    from peereval.data.database import is_database
+    # the kernel starts and imports on the other core while this process loads and estimates
+    with Kernel(NOTEBOOKS, warm=True) as kernel:
+        clock = time.perf_counter()
+        data = load_for(params, progress)
+        timings["load"] = time.perf_counter() - clock
+        rows = sum(data.ledger.rows_read.values())
+        progress(f"data usable: {rows:,} rows read ({rows / max(timings['load'], 1e-9):,.0f} rows/s); estimating")
+        clock = time.perf_counter()
+        analysis = summarise(data, params)
+        del data  # the notebook receives results only; free the rows before it runs
+        timings["outcomes"] = time.perf_counter() - clock
+        out.mkdir(parents=True, exist_ok=True)
+        run = {"generated_at": _now()}
+        from peereval.data.database import is_database
 
-    nb_params = params.to_dict() | {"generated_at": run["generated_at"],
-                                    "data_dir": params.data_dir if is_database(params.data_dir)
-                                    else str(Path(params.data_dir).resolve()),
-                                    "config": str(Path(params.config).resolve()) if params.config else ""}
-    doc = json.dumps(results_document(analysis, run), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    final = publish_notebook(REPORT_NOTEBOOK, nb_params, out, params.read, {"results.json": doc}, progress,
-                             cache=analysis, timings=timings)
+        nb_params = params.to_dict() | {"generated_at": run["generated_at"],
+                                        "data_dir": params.data_dir if is_database(params.data_dir)
+                                        else str(Path(params.data_dir).resolve()),
+                                        "config": str(Path(params.config).resolve()) if params.config else ""}
+        doc = json.dumps(results_document(analysis, run), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        final = publish_notebook(REPORT_NOTEBOOK, nb_params, out, params.read, {"results.json": doc}, progress,
+                                 cache=analysis, timings=timings, kernel=kernel)
     from peereval.report.index import write_index
 
     progress("updating the index of months")
