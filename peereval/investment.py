@@ -205,8 +205,8 @@ def investment(data: CohortData, month: str) -> Investment:
     size = data.people[data.people["hire_date"] < m_end].groupby("team").size()
     pilots = data.pilot_teams.set_index("team")["pilot_start"]
     started = set(pilots[pilots < m_end].index)
-    pid = pd.factorize(who["person_id"])[0]  # distinct people by codes (-1: none), not by hashing per group
-    wdate, wgroup, whours = who["date"].to_numpy(), who["group"].to_numpy(), who["hours"].to_numpy(float)
+    pid = who["person"].to_numpy()  # distinct people by codes (-1: none), not by hashing per group
+    wdate, whours = who["date"].to_numpy(), who["hours"].to_numpy(float)
     attended, hired = who["attended"].to_numpy(bool), (who["hire_date"] < m_end).to_numpy()
 
     def distinct(mask: np.ndarray) -> int:
@@ -217,7 +217,7 @@ def investment(data: CohortData, month: str) -> Investment:
         f = frame if lo is None else frame[frame["date"] >= lo]
         w = np.ones(len(who), dtype=bool) if lo is None else wdate >= np.datetime64(lo)
         for group in ("all", *GROUPS):
-            fg, wg = (f, w) if group == "all" else (f[f["group"] == group], w & (wgroup == group))
+            fg, wg = (f, w) if group == "all" else (f[f["group"] == group], w & (who["group"] == group).to_numpy())
             row = {"scope": scope, "group": group, "sessions": len(fg), **{k: float(fg[k].sum()) for k in HOURS[1:]},
                    "attendees": distinct(wg & attended), "people": distinct(wg),
                    "sessions_before_start": int(fg["before_start"].sum()), "hours_per_person": np.nan}
@@ -232,7 +232,7 @@ def investment(data: CohortData, month: str) -> Investment:
     monthly = frame.groupby("month").agg(sessions=("session_id", "size"), attendee_hours=("attendee_hours", "sum"),
                                          facilitator_hours=("facilitator_hours", "sum"),
                                          person_hours=("person_hours", "sum"))
-    monthly["participants"] = who.groupby("month")["person_id"].nunique()
+    monthly["participants"] = who["person"].where(pid >= 0).groupby(who["month"], observed=True).nunique()
     return Investment(month=month, totals=totals, per_team_month=per_team_month(frame, who, data, month, pilots),
                       monthly=monthly.reset_index(), cost_per_hour=data.config.cost_per_hour,
                       min_group_size=data.config.min_group_size)

@@ -393,3 +393,65 @@ def test_protocol(sample):
 @pytest.mark.parametrize("case", SNAP["worth_it"], ids=lambda c: c["name"])
 def test_worth_it_sentences(case):
     assert wording.worth_it_sentences(case["investment"], case["worth"], case["min_group_size"]) == case["expected"]
+
+
+# ------------------------------------------- who took part, by codes vs the merge it replaced
+
+def _who_by_merge(data, m_end):
+    """The former pandas construction of (session, person) rows: filter, concat, drop_duplicates, merge."""
+    s = data.sessions[data.sessions["date"] < m_end]
+    att = data.attendance[(data.attendance["status"] == "attended").fillna(False).to_numpy(bool)
+                          & data.attendance["session_id"].isin(s["session_id"]).to_numpy(bool)]
+    who = pd.concat([att[["session_id", "person_id"]].astype(object).assign(attended=True),
+                     s[["session_id", "facilitator_id"]].astype(object).rename(columns={"facilitator_id": "person_id"})
+                     .assign(attended=False)]).drop_duplicates(["session_id", "person_id"], keep="first")
+    who = who.merge(s[["session_id", "date", "duration_minutes"]].astype({"session_id": object}), on="session_id")
+    person = data.people.set_index("person_id")
+    return who.assign(hours=who["duration_minutes"] / 60,
+                      person_team=who["person_id"].map(person["team"]).astype(object),
+                      hire_date=who["person_id"].map(person["hire_date"]))
+
+
+def _as(values: pd.Series, kind: str) -> pd.Series:
+    if kind == "category":  # categories in an arbitrary order, one unused
+        cats = sorted(set(values.dropna()) | {"zz-unused"}, reverse=True)
+        return values.astype(pd.CategoricalDtype(cats))
+    return values.astype("string[pyarrow]") if kind == "arrow" else values.astype(object)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(tables=sessions(), kind=st.sampled_from(["object", "category", "arrow"]),
+       extra=st.lists(st.tuples(st.integers(0, 11), st.sampled_from(["ghost", "a1", None]),
+                                st.sampled_from(["attended", "absent", None])), max_size=5),
+       month=st.sampled_from(["2025-12", "2026-02", "2026-04"]))
+def test_who_matches_the_merge(tiny_all, tables, kind, extra, month):
+    from peereval.session_hours import sessions_and_people
+
+    sess, att = tables
+    att = pd.concat([att, pd.DataFrame([(f"x{i}", p, s) for i, p, s in extra],
+                                       columns=["session_id", "person_id", "status"])], ignore_index=True)
+    att = att[~att.duplicated(["session_id", "person_id"])]  # the loader refuses repeated invitations
+    att = att.assign(**{c: _as(att[c], kind) for c in att.columns})
+    sess = sess.assign(session_id=_as(sess["session_id"], kind), facilitator_id=_as(sess["facilitator_id"], kind))
+    data = dataclasses.replace(tiny_all, sessions=sess, attendance=att)
+    m_end = pd.Timestamp(f"{month}-01") + pd.offsets.MonthBegin(1)
+    frame, who = sessions_and_people(data, m_end)
+    want = _who_by_merge(data, m_end)
+    got = pd.DataFrame({"session_id": frame["session_id"].astype(object).to_numpy()[who["session"]],
+                        "attended": who["attended"], "date": who["date"], "hours": who["hours"],
+                        "person_team": who["person_team"].astype(object), "hire_date": who["hire_date"]})
+    cols = ["session_id", "attended", "date", "hours", "person_team", "hire_date"]
+    pd.testing.assert_frame_equal(got[cols].reset_index(drop=True), want[cols].reset_index(drop=True),
+                                  check_dtype=False)
+    # one code per distinct person id (-1: no id), whatever the ids' dtype
+    pairs = pd.DataFrame({"code": who["person"].to_numpy(), "id": want["person_id"].to_numpy(dtype=object)})
+    assert (pairs["code"] < 0).tolist() == pairs["id"].isna().tolist()
+    pairs = pairs[pairs["code"] >= 0].drop_duplicates()
+    assert pairs["code"].is_unique and pairs["id"].is_unique
+    # per session: attendee count and person hours, by hand from the merge's rows
+    per = want.groupby("session_id")
+    n_att = per["attended"].sum().reindex(frame["session_id"].astype(object), fill_value=0).to_numpy()
+    assert np.allclose(frame["attendee_hours"], frame["hours"] * n_att)
+    assert np.allclose(frame["person_hours"], per["hours"].sum().reindex(frame["session_id"].astype(object),
+                                                                         fill_value=0.0).to_numpy())
+
