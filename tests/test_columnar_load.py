@@ -29,7 +29,23 @@ def _same_load(folder, monkeypatch, cutoff="2026-10-31"):
     assert [(e.reason, e.rows) for e in fast.ledger.exclusions] == [(e.reason, e.rows) for e in slow.ledger.exclusions]
     for table in ("teams", "people", "sessions", "attendance", "milestones", "tickets", "surveys"):
         pd.testing.assert_frame_equal(getattr(fast, table), getattr(slow, table))
+    _public_dtypes(fast)
     return fast
+
+
+def _public_dtypes(data):
+    """The dtypes CohortData documents: tickets' team/priority/type Categoricals of the values present,
+    sorted; ticket_id Arrow strings; other text Python objects."""
+    for table in ("teams", "people", "sessions", "attendance", "milestones", "tickets", "surveys"):
+        for c, s in getattr(data, table).items():
+            if table == "tickets" and c in ("team", "priority", "type"):
+                assert isinstance(s.dtype, pd.CategoricalDtype) and not s.dtype.ordered, (c, s.dtype)
+                assert s.cat.categories.dtype == object
+                assert s.cat.categories.tolist() == sorted(set(s.dropna().tolist())), c  # sorted, none unused
+            elif table == "tickets" and c == "ticket_id":
+                assert s.dtype == pd.StringDtype("pyarrow")
+            else:
+                assert not isinstance(s.dtype, pd.CategoricalDtype | pd.StringDtype), (table, c, s.dtype)
 
 
 def test_sample_loads_the_same(monkeypatch):
@@ -67,3 +83,35 @@ def test_repetitive_text_is_categorical_and_ids_are_not(tmp_path, tiny_tables):
     folder = write_folder(tmp_path / "t", tiny_tables)
     raw, _ = read_table("tickets", folder / "tickets.csv", compact=True)
     assert raw.frame["type"].tolist() == ["bug", "bug", "bug", "bug", "feature"]
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_parquet_loads_as_csv_does(tmp_path, seed):
+    """Parquet (dictionary-read text), Arrow's CSV reader and the careful one give one dtype and the same values."""
+    csv = tmp_path / "csv"
+    generate(csv, seed=seed, teams=6, months=12, quirks=Quirks.random(seed))
+    generate(tmp_path / "pq", seed=seed, teams=6, months=12, quirks=Quirks.random(seed), file_format="parquet")
+    a, b = peereval.load(csv, cutoff="2026-10-31"), peereval.load(tmp_path / "pq", cutoff="2026-10-31")
+    assert a.ledger.to_dict() == b.ledger.to_dict()
+    for table in ("teams", "people", "sessions", "attendance", "milestones", "tickets", "surveys"):
+        pd.testing.assert_frame_equal(getattr(a, table), getattr(b, table))
+    _public_dtypes(b)
+
+
+def test_ticket_categories_do_not_depend_on_order_or_dropped_rows(tmp_path, tiny_tables, monkeypatch):
+    """Teams first seen as C, A, B and a type ('feature') whose rows are all left out: the same
+    sorted categories from every reader, without the dropped value."""
+    tiny_tables["tickets"] = tiny_tables["tickets"].iloc[::-1]
+    folder = write_folder(tmp_path / "t", tiny_tables)
+    data = _same_load(folder, monkeypatch, cutoff="2026-02-28")
+    assert data.tickets["team"].cat.categories.tolist() == ["A", "B", "C"]
+    assert data.tickets["type"].cat.categories.tolist() == ["bug"]
+    pq = write_folder(tmp_path / "pq", tiny_tables, fmt="parquet")
+    pd.testing.assert_frame_equal(peereval.load(pq, cutoff="2026-02-28").tickets, data.tickets)
+
+
+def test_a_program_without_tickets_has_the_documented_dtypes(tmp_path, tiny_tables):
+    del tiny_tables["tickets"]
+    data = peereval.load(write_folder(tmp_path / "t", tiny_tables))
+    assert not data.provided("tickets") and data.tickets.empty
+    _public_dtypes(data)

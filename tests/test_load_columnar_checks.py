@@ -19,7 +19,7 @@ from peereval.data.contract import TABLES, row_schema
 from peereval.data.duplicates import apply_row_rules, check_unique, exclude_duplicate_rows, repeated
 from peereval.data.reading import ROW, normalise_column, read_table
 from peereval.data.validation import Collector, _header_hits
-from peereval.data.values import _plain_iso, as_datetime, as_text
+from peereval.data.values import _plain_iso, as_datetime, as_text, sorted_categorical
 
 _ARROW = pd.StringDtype("pyarrow")
 # header-ish text: the column's letters in both cases, spaces of several kinds, hyphens, BOM
@@ -140,3 +140,28 @@ def test_a_large_csv_reads_as_the_careful_reader_reads_it(tmp_path):
     assert isinstance(fast.frame["team"].dtype, pd.CategoricalDtype) and fast.frame["ticket_id"].dtype == _ARROW
     assert fast.frame[ROW].tolist() == slow.frame[ROW].tolist()
     pd.testing.assert_frame_equal(fast.frame.astype(object), slow.frame.astype(object))
+
+
+_LABELS = st.sampled_from(["P1", "P10", "P2", "b", "B", "a b", "é", "z", "Ä", "\u00e9t\u00e9", "10", "9"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.one_of(_LABELS, st.none()), max_size=30), extra=st.lists(_LABELS, max_size=4),
+       dtype=st.sampled_from(["object", "arrow", "category", "shuffled"]), data=st.data())
+def test_sorted_categorical_depends_on_the_values_only(values, extra, dtype, data):
+    """Python, Arrow or Categorical text (categories in any order, some unused) give one Categorical:
+    the same values, categories = the sorted distinct values present (Python's string order)."""
+    plain = pd.Series(values, dtype=object)
+    if dtype == "arrow":
+        s = plain.astype(_ARROW)
+    elif dtype == "category":
+        s = plain.astype("category")
+    elif dtype == "shuffled":
+        cats = data.draw(st.permutations(sorted(set(v for v in values if v is not None) | set(extra))))
+        s = pd.Series(pd.Categorical(values, categories=cats))
+    else:
+        s = plain
+    out = sorted_categorical(s)
+    expected = pd.Series(pd.Categorical(values, categories=sorted(set(v for v in values if v is not None))))
+    pd.testing.assert_series_equal(out, expected)
+    assert out.cat.categories.dtype == object

@@ -19,7 +19,14 @@ from peereval.data.ledger import Ledger
 from peereval.data.reading import ROW, RawTable
 from peereval.data.sources import open_source, relabel
 from peereval.data.validation import Collector, check_reference, drop_header_rows, type_table
-from peereval.data.values import as_text, is_arrow_text, isin, lower_in, to_objects
+from peereval.data.values import (
+    as_text,
+    is_arrow_text,
+    isin,
+    lower_in,
+    sorted_categorical,
+    to_objects,
+)
 from peereval.errors import DataError, Problem
 
 MAX_INVALID_SHARE = 0.05
@@ -30,8 +37,11 @@ class CohortData:
     """Validated tables of one program, the configuration, and the data-quality ledger.
 
     Dates are naive timestamps (offsets converted to UTC). Text is Python strings (None when
-    blank), except ``tickets.ticket_id``: Arrow strings (``string[pyarrow]``), as nothing refers
-    to it and there may be 10 million. Tables that were not provided are empty and listed in
+    blank), except in tickets, where there may be 10 million: ``ticket_id`` is Arrow strings
+    (``string[pyarrow]``), as nothing refers to it, and ``team``, ``priority`` and ``type`` are
+    pandas Categoricals of the values present, categories sorted (missing values: NaN), whatever
+    file format or reader. Compare them by value (``== "P1"``, ``.isin``, ``astype(str)``) and
+    group with ``observed=True``. Tables that were not provided are empty and listed in
     ``missing_tables``. ``cutoff`` is the last day counted (inclusive).
     """
 
@@ -198,14 +208,21 @@ def _load(source, cutoff, strict: bool, config: ProgramConfig | None, progress: 
 _LINKED = ("teams", "people", "sessions")  # other tables refer to their ids
 
 
+_CATEGORICAL = {"tickets": ("team", "priority", "type")}  # repetitive text of the one big table
+
+
 def _public(frame: pd.DataFrame, spec) -> pd.DataFrame:
-    """Text as Python strings (None when blank), as analyses expect; only the ids of a table that
-    nothing refers to (ticket_id: 10 million of them) stay Arrow strings, whatever the source."""
+    """Text as Python strings (None when blank), as analyses expect, with two exceptions whatever
+    the source: the ids of a table that nothing refers to (ticket_id: 10 million of them) stay
+    Arrow strings, and the tickets' team, priority and type are Categoricals (sorted categories)."""
     arrow_key = spec.key if spec.key and spec.name not in _LINKED else None
+    categorical = _CATEGORICAL.get(spec.name, ())
     for c in frame.columns:
         if c == arrow_key:
             if not is_arrow_text(frame[c]):
                 frame[c] = to_objects(frame[c]).astype(pd.StringDtype("pyarrow"))
+        elif c in categorical:
+            frame[c] = sorted_categorical(frame[c])
         elif is_arrow_text(frame[c]) or isinstance(frame[c].dtype, pd.CategoricalDtype):
             frame[c] = to_objects(frame[c])
     return frame

@@ -146,6 +146,39 @@ def to_objects(s: pd.Series) -> pd.Series:
     return pd.Series(values, index=s.index, name=s.name, dtype=object)
 
 
+def sorted_categorical(s: pd.Series) -> pd.Series:
+    """Text (Python, Arrow or a Categorical) as a Categorical of the values present, categories sorted.
+
+    The categories are the distinct values (Python strings) in sorted order, none unused, so the
+    dtype and codes depend on the values only, not on the reader or on rows dropped since.
+
+    >>> c = sorted_categorical(pd.Series(["b", None, "a", "b"]))
+    >>> c.cat.categories.tolist(), c.cat.codes.tolist()
+    (['a', 'b'], [1, -1, 0, 1])
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        raw, cats = s.cat.codes.to_numpy(), s.cat.categories.to_numpy(dtype=object)
+    elif is_arrow_text(s):
+        encoded = pc.dictionary_encode(arrow_of(s)).combine_chunks()
+        raw = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        cats = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+    else:
+        raw, cats = pd.factorize(s.to_numpy(dtype=object))
+        cats = np.asarray(cats, dtype=object)
+    seen = np.bincount(raw[raw >= 0], minlength=len(cats)) > 0
+    present = cats[seen]
+    order = np.argsort(present, kind="stable")
+    categories = pd.Index(present[order], dtype=object)
+    if (isinstance(s.dtype, pd.CategoricalDtype) and seen.all() and (order == np.arange(len(order))).all()
+            and not s.cat.ordered and s.cat.categories.dtype == object):
+        return s  # already so: no copy of the codes
+    rank = np.full(len(cats) + 1, -1, dtype=np.int64)  # the last one: code -1 (missing) stays -1
+    rank[np.flatnonzero(seen)[order]] = np.arange(len(order))
+    codes = rank[raw]
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)),
+                     index=s.index, name=s.name)
+
+
 def lower_in(s: pd.Series, allowed) -> np.ndarray:
     """Rows whose text, lower-cased, is one of ``allowed`` (once per distinct value for a Categorical)."""
     allowed = set(allowed)
