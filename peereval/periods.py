@@ -54,6 +54,26 @@ def read_bounds(label: str) -> tuple[pd.Timestamp, pd.Timestamp]:
         return start, start + pd.Timedelta(days=7)
     raise ValueError(f"{label!r} is neither a month (YYYY-MM) nor an ISO week (YYYY-Www)")
 
+def _months(values: np.ndarray) -> np.ndarray:
+    """Months since 1970-01 of datetime64 values (NaT: any number; the caller masks it).
+
+    A date's month depends on its day only: days are whole divisions, and a table of the days
+    between the first and the last date gives their months (numpy's own conversion to months
+    works out the calendar for every value, several times slower on millions of rows).
+    """
+    days = values.astype("datetime64[D]").view(np.int64)
+    nat = np.isnat(values)
+    seen = days[~nat] if nat.any() else days
+    if not len(seen) or int(seen.max()) - int(seen.min()) > 1_000_000:
+        return values.astype("datetime64[M]").astype(np.int64)
+    lo = int(seen.min())
+    table = np.arange(lo, int(seen.max()) + 1).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    offset = days - lo
+    if nat.any():
+        offset[nat] = 0
+    return table[offset]
+
+
 TRANSITION_REASON = ("dated in the month its pilot team started, a month that mixes rows from before and after the "
                      "start (left out for that team)")
 
@@ -88,7 +108,7 @@ class Calendar:
             return ts.year * 12 + ts.month - 1
         if isinstance(ts.dtype, np.dtype) and ts.dtype.kind == "M":  # tz-naive: months by numpy, no fields
             values = ts.to_numpy()
-            months = values.astype("datetime64[M]").astype(np.int64) + 1970 * 12
+            months = _months(values) + 1970 * 12
             nat = np.isnat(values)
             return pd.Series(np.where(nat, np.nan, months) if nat.any() else months.astype(np.int32),
                              index=ts.index, name=ts.name)
@@ -123,21 +143,41 @@ class Calendar:
 
         Returns the rows and a boolean Series marking the transition rows (a pilot team's start
         period that mixes rows dated before and after its start); callers leave them out of
-        period-level estimates and count them under :data:`TRANSITION_REASON`.
+        period-level estimates and count them under :data:`TRANSITION_REASON`. ``cohort`` is a
+        Categorical (its categories sorted; blank for teams not in the calendar). Team facts are
+        looked up once per team and spread to the rows by team codes.
         """
-        codes, teams = pd.factorize(rows["team"])  # a Categorical's codes are used as they are
+        team = rows["team"]
+        if isinstance(team.dtype, pd.CategoricalDtype):  # its codes as they are
+            codes, teams = team.cat.codes.to_numpy(), team.cat.categories
+        else:
+            codes, teams = pd.factorize(team)
         teams = pd.Index(np.asarray(teams, dtype=object))
+        cohort = self.cohort.reindex(teams)
+        levels = pd.Index(cohort.dropna().unique())
+        try:
+            levels = levels.sort_values()
+        except TypeError:  # mixed kinds of labels: their order of appearance
+            pass
+        start = pd.to_datetime(self.start.reindex(teams)).to_numpy("datetime64[ns]")
 
-        def per_team(values: pd.Series) -> np.ndarray:
-            return pd.api.extensions.take(values.reindex(teams).to_numpy(), codes, allow_fill=True)
+        def per_team(values: np.ndarray) -> np.ndarray:  # code -1 (no team) takes the last entry, the fill
+            return values[codes]
 
+        pilot = np.append((cohort == "pilot").to_numpy(bool), False)
         out = rows.copy(deep=False)  # new columns only: the caller's frame is not changed
-        out["cohort"] = per_team(self.cohort)
-        out["pilot_start"] = pd.to_datetime(per_team(self.start), cache=False)  # few values, many rows
+        out["cohort"] = pd.Categorical.from_codes(per_team(np.append(levels.get_indexer(cohort), -1)), levels)
+        out["pilot_start"] = per_team(np.append(start, np.datetime64("NaT", "ns")))
         out["period"] = self.index(out[date])
-        pilot = np.append((self.cohort == "pilot").reindex(teams, fill_value=False).to_numpy(bool), False)[codes]
-        out["treated"] = (pilot & (out[date] >= out["pilot_start"]).to_numpy()).astype(int)
-        in_start = pilot & (out["period"].to_numpy() == per_team(self.index(self.start)))
+        when = out[date]
+        on_or_after = (when.to_numpy() >= out["pilot_start"].to_numpy() if isinstance(when.dtype, np.dtype)
+                       else (when >= out["pilot_start"]).to_numpy(dtype=bool, na_value=False))
+        treated = per_team(pilot) & on_or_after
+        out["treated"] = treated.astype(int)
+        start_period = np.full(len(teams) + 1, np.nan)
+        has_start = pilot[:-1] & ~np.isnat(start)
+        start_period[:-1][has_start] = self.index(pd.Series(start[has_start])).to_numpy(float)
+        in_start = per_team(pilot) & (out["period"].to_numpy() == per_team(start_period))
         mixed = np.zeros(len(teams) + 1, dtype=bool)  # code -1 (no team) is the last entry
-        mixed[codes[in_start & (out["treated"].to_numpy() == 0)]] = True
+        mixed[codes[in_start & ~treated]] = True
         return out, pd.Series(in_start & mixed[codes], index=out.index)
