@@ -34,7 +34,7 @@ def trend(frame: OutcomeFrame) -> pd.DataFrame:
     try:
         key, decode = _period_cohort(rows)  # (period, cohort) as one integer; a period's label comes after
     except ValueError:  # a team's rows with different cohorts: group by the columns themselves
-        key, decode = [rows["period"], rows["cohort"]], lambda table: table.reset_index()
+        key, decode = [rows["period"], rows["cohort"].astype(object)], lambda table: table.reset_index()
     g = rows.groupby(key, sort=True, observed=True)
     if o.kind == "duration":
         out = g.agg(value=("hours", "median"), rows=("hours", "size"), still_open=("open", "sum"))
@@ -63,17 +63,22 @@ def _period_cohort(rows: pd.DataFrame):
     team, period = rows["team"], rows["period"].to_numpy()
     tc = team.cat.codes.to_numpy(np.int64) if isinstance(team.dtype, pd.CategoricalDtype) else pd.factorize(team)[0]
     n_team, n = int(tc.max()) + 1 if len(tc) else 0, len(rows)
-    first = np.full(n_team + 1, n, dtype=np.int64)
-    np.minimum.at(first, tc, np.arange(n))  # a missing team (-1) lands in the last slot
-    cohort = rows["cohort"].to_numpy(dtype=object)
-    per_team = np.append(cohort, None)[first]  # last slot: no team, no cohort
+    cohort = rows["cohort"]
+    if isinstance(cohort.dtype, pd.CategoricalDtype):  # compare codes (-1: blank), not text
+        values, names = cohort.cat.codes.to_numpy(), np.append(np.asarray(cohort.cat.categories, dtype=object), None)
+    else:
+        values = cohort.to_numpy(dtype=object)
+    one = np.full(n_team + 1, -1 if values.dtype != object else None, dtype=values.dtype)
+    one[tc] = values  # a row's cohort for each team (a missing team, -1, lands in the last slot)
+    same = values == one[tc]
+    if not same.all() and not np.all(same | (pd.isna(values) & pd.isna(one[tc]))):  # blanks are equal
+        raise ValueError("a team's rows have different cohorts")
+    per_team = names[one] if isinstance(cohort.dtype, pd.CategoricalDtype) else one
+    per_team[-1] = None  # no team, no cohort
     labels, codes = np.unique(np.array([c for c in per_team if not pd.isna(c)], dtype=object), return_inverse=True)
     team_code = np.full(n_team + 1, -1, dtype=np.int64)
     team_code[[i for i, c in enumerate(per_team) if not pd.isna(c)]] = codes
     row_code = team_code[tc]
-    same = cohort == per_team[tc]
-    if not same.all() and not np.all(same | (pd.isna(cohort) & pd.isna(per_team[tc]))):  # blanks are equal
-        raise ValueError("a team's rows have different cohorts")
     lo, width = (int(period.min()) if n else 0), max(len(labels), 1)
     key = np.where(row_code >= 0, (period.astype(np.int64) - lo) * width + row_code, -1)
 

@@ -120,19 +120,44 @@ def test_variability_from_cell_sums_equals_the_groupby_version(seed):
         assert got[k] == pytest.approx(want[k], rel=1e-10), k
 
 
+@pytest.mark.parametrize("cohort_dtype", ["category", object])
+def test_trend_of_a_team_with_two_cohorts_groups_by_the_columns(cohort_dtype):
+    """Rows built by hand may give one team two cohorts: the trend then groups by the columns themselves."""
+    import dataclasses
+
+    from peereval.describe import TREND_COLUMNS, _period_cohort, trend
+
+    frame = build_all(peereval.load(SAMPLE, cutoff="2026-10-31"))["bug_turnaround"]
+    rows = frame.rows.astype({"cohort": cohort_dtype})
+    team = rows["team"].iloc[0]
+    mine = np.flatnonzero((rows["team"] == team).to_numpy())
+    flipped = "pilot" if rows["cohort"].iloc[0] == "control" else "control"
+    rows.loc[rows.index[mine[::2]], "cohort"] = flipped
+    sub = dataclasses.replace(frame, rows=rows)
+    with pytest.raises(ValueError, match="different cohorts"):  # the integer key refuses
+        _period_cohort(rows)
+    want = rows.assign(month=rows["period"].map(frame.calendar.label), cohort=rows["cohort"].astype(object)).groupby(
+        ["period", "month", "cohort"], sort=True, observed=True).agg(
+        value=("hours", "median"), rows=("hours", "size"), still_open=("open", "sum"))
+    want = want.assign(people=np.nan).reset_index().drop(columns="period").astype({"still_open": int})
+    pd.testing.assert_frame_equal(trend(sub), want[TREND_COLUMNS])
+
+
+@pytest.mark.parametrize("cohort_dtype", ["category", object])  # the frame's Categorical, or text
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_trend_by_integer_keys_equals_grouping_by_period_and_cohort(seed):
+def test_trend_by_integer_keys_equals_grouping_by_period_and_cohort(seed, cohort_dtype):
     import dataclasses
 
     from peereval.describe import TREND_COLUMNS, trend
 
     frame = build_all(peereval.load(SAMPLE, cutoff="2026-10-31"))["bug_turnaround"]
     rng = np.random.default_rng(seed)
-    rows = frame.rows[rng.uniform(size=len(frame.rows)) < 0.6].copy()
+    rows = frame.rows[rng.uniform(size=len(frame.rows)) < 0.6].astype({"cohort": cohort_dtype})
     rows.loc[rows.index[:5], "cohort"] = None  # rows of a team outside the teams table have no cohort
     rows.loc[rows.index[:5], "team"] = None
     sub = dataclasses.replace(frame, rows=rows.reset_index(drop=True))
-    want = sub.rows.assign(month=sub.rows["period"].map(sub.calendar.label)).groupby(
+    want = sub.rows.assign(month=sub.rows["period"].map(sub.calendar.label),
+                           cohort=sub.rows["cohort"].astype(object)).groupby(
         ["period", "month", "cohort"], sort=True, observed=True).agg(
         value=("hours", "median"), rows=("hours", "size"), still_open=("open", "sum"))
     want = want.assign(people=np.nan).reset_index().drop(columns="period").astype({"still_open": int})
