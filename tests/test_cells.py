@@ -40,6 +40,23 @@ def _frame(seed: int, n: int, team_dtype: str, missing: bool) -> pd.DataFrame:
     return d
 
 
+def _team_facts(d: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """A per-team column ``fact`` of one dtype (blank for some teams and for rows without a team)."""
+    by_team = {"a": 0, "b": 1, "c": 2, "d": None}
+    code = d["team"].astype(object).map(by_team)
+    if kind == "category":  # unsorted categories, one unused
+        fact = pd.Categorical(code.map({0: "x", 1: "y", 2: "x"}), categories=["z", "y", "x"])
+    elif kind == "arrow":
+        fact = code.map({0: "x", 1: "y", 2: "x"}).astype("string[pyarrow]")
+    elif kind == "bool":
+        fact = code.fillna(0).astype(int).eq(1)
+    elif kind == "date":
+        fact = pd.to_datetime(code.map({0: "2026-01-05", 1: "2026-03-01", 2: "2026-03-01"}))
+    else:  # floats, NaN for the blanks
+        fact = code.astype(float) * 0.5
+    return d.assign(fact=fact)
+
+
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(0, 300), team_dtype=st.sampled_from(["object", "category", "arrow"]),
        missing=st.booleans(), masked=st.booleans(), three=st.booleans())
@@ -55,11 +72,35 @@ def test_cell_table_equals_groupby(seed, n, team_dtype, missing, masked, three):
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-12, check_index_type=False)
 
 
-def test_a_column_that_varies_within_a_cell_is_refused():
+FACT_KINDS = ["category", "arrow", "bool", "date", "float"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 200), kind=st.sampled_from(FACT_KINDS),
+       team_dtype=st.sampled_from(["object", "category"]), missing=st.booleans(), masked=st.booleans())
+def test_constant_columns_of_any_dtype_equal_groupby_first(seed, n, kind, team_dtype, missing, masked):
+    d = _team_facts(_frame(seed, n, team_dtype, missing), kind)
+    mask = np.random.default_rng(seed + 1).uniform(size=n) < 0.7 if masked else None
+    got = cell_table(d, ["team", "period"], mask=mask, constant=("fact",))
+    u = d if mask is None else d[mask]
+    want = u.groupby(["team", "period"], as_index=False, sort=True, observed=True).agg(
+        size=("y", "size"), fact=("fact", lambda s: s.iloc[0]))  # the first row's value, blanks included
+    if kind == "category":
+        want["fact"] = pd.Categorical(want["fact"], dtype=d["fact"].dtype)
+    pd.testing.assert_frame_equal(got, want.astype({"fact": d["fact"].dtype}), check_index_type=False)
+
+
+@pytest.mark.parametrize("kind", ["object", *FACT_KINDS])
+def test_a_column_that_varies_within_a_cell_is_refused(kind):
     d = _frame(0, 200, "object", False)
-    d.loc[d.index[:50], "cohort"] = "other"
-    with pytest.raises(ValueError, match="cohort"):
-        cell_table(d, ["team", "period"], constant=("cohort",))
+    d, name = (d, "cohort") if kind == "object" else (_team_facts(d, kind), "fact")
+    team_a = np.flatnonzero(d["team"].eq("a").to_numpy())
+    other = {"object": "other", "category": "z", "arrow": "w", "bool": True, "date": pd.Timestamp("2020-01-01"),
+             "float": 7.0}
+    d.loc[d.index[team_a[:1]], name] = other[kind]  # one row of one cell
+    with pytest.raises(ValueError, match=name):
+        cell_table(d, ["team", "period"], constant=(name,))
+    cell_table(d, ["team", "period"], constant=(name,), mask=d["team"].ne("a").to_numpy())  # left out: fine
 
 
 def test_frame_cells_and_adjustment_cells_match_their_groupby_definitions():

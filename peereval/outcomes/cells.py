@@ -17,14 +17,20 @@ _DENSE_LIMIT = 50_000_000  # combined codes up to this size are counted densely
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, object, int]:
-    """Integer codes (-1 = missing), how to turn codes back into values, and the number of levels."""
+    """Integer codes (-1 = missing), how to turn codes back into values, and the number of levels.
+
+    Codes keep the narrowest integer type they come in (a Categorical's int8 codes stay int8):
+    at millions of rows every wider copy costs time and memory.
+    """
     if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.cat.codes.to_numpy(np.int64), values.dtype, len(values.cat.categories)
+        return values.cat.codes.to_numpy(), values.dtype, len(values.cat.categories)
     if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu" and len(values):  # e.g. periods
         v = values.to_numpy()
         lo, hi = int(v.min()), int(v.max())
         if hi - lo < 1_000_000:  # codes are offsets; levels no row has are never cells
-            return v.astype(np.int64) - lo, np.arange(lo, hi + 1).astype(v.dtype), hi - lo + 1
+            # 0 <= v - lo < 2^31: int32 arithmetic gives it even where v itself wraps around in int32
+            return np.subtract(v, lo, dtype=np.int32, casting="unsafe"), np.arange(lo, hi + 1).astype(v.dtype), \
+                hi - lo + 1
     codes, uniques = pd.factorize(values, sort=values.dtype == object)
     if values.dtype != object:  # e.g. Arrow strings: encoded by Arrow, sorted here (pandas' sort is slow there)
         try:
@@ -36,7 +42,7 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, object, int]:
             rank[order] = np.arange(len(order))
             codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1) if len(order) else codes
             uniques = uniques.take(order)
-    return codes.astype(np.int64, copy=False), uniques, len(uniques)
+    return codes, uniques, len(uniques)
 
 
 def _decode(codes: np.ndarray, how) -> object:
@@ -62,20 +68,22 @@ def cell_table(rows: pd.DataFrame, keys: list[str], *, mask: np.ndarray | None =
         raise ValueError(f"too many combinations of {keys} for one integer code")  # callers fall back to groupby
     combined = np.zeros(n, dtype=np.int64)
     for (codes, _, _), size in zip(coded, sizes, strict=True):
-        combined *= size
+        combined *= size  # in place: one array of n codes however many keys
         combined += codes
-        keep &= codes >= 0
+        if len(codes) and codes.min() < 0:
+            keep &= codes >= 0
     total = int(np.prod(sizes, dtype=np.float64))
     combined[~keep] = total  # rows left out share one extra bin, dropped at the end: no compacting copies
     if total <= _DENSE_LIMIT:
         present = np.flatnonzero(np.bincount(combined, minlength=total + 1)[:total])
-        slot = np.full(total + 1, len(present), dtype=np.int64)
+        slot = np.full(total + 1, len(present), dtype=np.int32 if len(present) < 2**31 - 1 else np.int64)
         slot[present] = np.arange(len(present))
         cell = slot[combined]
     else:
         present, cell = np.unique(combined, return_inverse=True)
         cell = cell.reshape(-1)
         present = present[present < total]
+    del combined
     m = len(present)
     out: dict[str, object] = {}
     rest = present.copy()
@@ -88,27 +96,31 @@ def cell_table(rows: pd.DataFrame, keys: list[str], *, mask: np.ndarray | None =
     out["size"] = np.bincount(cell, minlength=m + 1)[:m]
     for name, values in (sums or {}).items():
         out[name] = np.bincount(cell, weights=np.asarray(values, dtype=float), minlength=m + 1)[:m].astype(float)
-    if constant:
-        first = np.full(m + 1, n, dtype=np.int64)
-        np.minimum.at(first, cell, np.arange(n))
-        first = first[:m]  # the first row of each cell
-        at_first = np.append(first, 0)[cell]  # each row's cell's first row (any row for those left out)
-        for name in constant:
-            col = rows[name]
-            if isinstance(col.dtype, pd.CategoricalDtype):
-                values = col.cat.codes.to_numpy()
-            elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "biufmM":
-                values = col.to_numpy()
-                values = values.view(np.int64) if values.dtype.kind in "mM" else values
-            else:  # text: equal objects (one string per team is the common case), else compare codes
-                values = col.to_numpy(dtype=object)
-            same = np.asarray(values == values[at_first])
-            if same.dtype != bool or not np.all(same | ~keep):
-                values = values if values.dtype != object else pd.factorize(values)[0]  # blanks are -1
-                same = values == values[at_first]
-                if values.dtype.kind == "f":
-                    same |= np.isnan(values) & np.isnan(values[at_first])
-            if not np.all(same | ~keep):
-                raise ValueError(f"column {name!r} varies within a cell of {keys}")
-            out[name] = col.array.take(first)
+    for name in constant:
+        out[name] = _constant(rows[name], cell, m, f"column {name!r} varies within a cell of {keys}")
     return pd.DataFrame(out)
+
+
+def _constant(col: pd.Series, cell: np.ndarray, m: int, varies: str) -> object:
+    """The one value of ``col`` in each of the ``m`` cells (rows in cell ``m`` are left out), else ValueError.
+
+    Each cell's smallest and largest value (as integers: a Categorical's codes, a date's
+    nanoseconds, text's factorized codes with -1 for blanks) must be equal.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        values = col.cat.codes.to_numpy()
+        rebuild = lambda c: pd.Categorical.from_codes(c, dtype=col.dtype)  # noqa: E731
+    elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "biumM":
+        raw = col.to_numpy()
+        values = raw.view(np.int64) if raw.dtype.kind in "mM" else raw.view(np.uint8) if raw.dtype.kind == "b" else raw
+        rebuild = lambda c: c.view(raw.dtype)  # noqa: E731
+    else:  # text, floats (NaN equals NaN), extension types: by codes of equal values
+        values, uniques = pd.factorize(col.to_numpy() if isinstance(col.dtype, np.dtype) else col.array)
+        rebuild = lambda c: pd.api.extensions.take(uniques, c, allow_fill=True)  # noqa: E731
+    info = np.iinfo(values.dtype)
+    lo, hi = np.full(m + 1, info.max, dtype=values.dtype), np.full(m + 1, info.min, dtype=values.dtype)
+    np.minimum.at(lo, cell, values)
+    np.maximum.at(hi, cell, values)
+    if not np.array_equal(lo[:m], hi[:m]):
+        raise ValueError(varies)
+    return rebuild(lo[:m])

@@ -86,11 +86,13 @@ class OutcomeFrame:
         if "_fine_cells" not in self.__dict__:
             r = self.rows
             keys = ["team", "period", *[c for c in self.outcome.adjust_for if c in r.columns]]
-            w = r[self.weight].to_numpy(float) if self.weight else np.ones(len(r))
+            y = r["y"].to_numpy(float)
+            sums = {"n": r[self.weight].to_numpy(float), "_wy": r[self.weight].to_numpy(float) * y} if self.weight \
+                else {"_wy": y}  # unweighted: n is the count (no arrays of ones)
             try:
-                c = cell_table(r, keys, mask=r["used"].to_numpy(bool), sums={"n": w, "_wy": w * r["y"].to_numpy(float)},
-                               constant=("treated", "cohort"))
-                fine = c[keys].assign(n=c["n"], y=c["_wy"] / c["n"], treated=c["treated"], cohort=c["cohort"],
+                c = cell_table(r, keys, mask=r["used"].to_numpy(bool), sums=sums, constant=("treated", "cohort"))
+                n = c["n"] if self.weight else c["size"].astype(float)
+                fine = c[keys].assign(n=n, y=c["_wy"] / n, treated=c["treated"], cohort=c["cohort"],
                                       _wy=c["_wy"], _rows=c["size"])
             except ValueError:
                 fine = None
