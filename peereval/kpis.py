@@ -116,22 +116,6 @@ def _exposure_months(starts: pd.Series, lo: pd.Timestamp | None, hi: pd.Timestam
     return days / DAYS_PER_MONTH
 
 
-def _mean_ci(values: np.ndarray, clusters: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean with a cluster-robust (by respondent) t interval; NaN when fewer than 2 clusters."""
-    n = len(values)
-    if n == 0:
-        return (np.nan, np.nan, np.nan)
-    mean = float(values.mean())
-    codes, _ = pd.factorize(clusters)
-    g = codes.max() + 1
-    if g < 2:
-        return (mean, np.nan, np.nan)
-    scores = np.bincount(codes, weights=values - mean)
-    var = g / (g - 1) * float((scores**2).sum()) / n**2
-    half = stats.t.ppf(0.5 + level / 2, g - 1) * np.sqrt(var)
-    return (mean, mean - half, mean + half)
-
-
 def compute_kpis(data: CohortData, month: str) -> KPIResult:
     """KPIs of the pilot teams for ``month`` (YYYY-MM, or an ISO week YYYY-Www) and cumulatively since each start.
 
@@ -157,81 +141,119 @@ def compute_kpis(data: CohortData, month: str) -> KPIResult:
     team_of = data.people.set_index("person_id")["team"]
     team_size = data.people.groupby("team", observed=True).size()
 
-    sessions = data.sessions.assign(start=data.sessions["team"].map(pilots))
+    sessions = data.sessions.assign(start=_lookup(data.sessions["team"], pilots))
     sessions = sessions[sessions["start"].notna() & (sessions["date"] >= sessions["start"]) & (sessions["date"] < m_end)]
-    att = data.attendance.merge(sessions[["session_id", "team", "date"]], on="session_id", how="inner")
-    surveys = data.surveys.assign(team=data.surveys["person_id"].map(team_of))
+    surveys = data.surveys.assign(team=_lookup(data.surveys["person_id"], team_of))
     surveys = surveys[surveys["team"].isin(pilots.index) & (surveys["date"] < m_end)]
-    surveys = surveys[surveys["date"] >= surveys["team"].map(pilots)]
+    surveys = surveys[surveys["date"] >= _lookup(surveys["team"], pilots)]
+    teams = sorted(pilots.index)
+    s, a, sv = _rows(sessions, data.attendance, surveys, pd.Index(teams))
 
     scopes: dict[str, pd.Timestamp | None] = {"period": m_start, "cumulative": None}
     rows: list[dict[str, Any]] = []
     fmt_rows = []
     for scope, lo in scopes.items():
-        s = sessions if lo is None else sessions[sessions["date"] >= lo]
-        a = att if lo is None else att[att["date"] >= lo]
-        sv = surveys if lo is None else surveys[surveys["date"] >= lo]
+        ins, ina, inv = ((np.ones(len(x["date"]), dtype=bool) for x in (s, a, sv)) if lo is None else
+                         (x["date"] >= np.datetime64(lo) for x in (s, a, sv)))
+        for fmt, count in sessions.loc[ins, "format"].value_counts().sort_index().items():
+            fmt_rows.append({"scope": scope, "format": fmt, "sessions": int(count)})
         active = pilots[pilots < m_end]
         exposure = _exposure_months(active, lo, m_end)
-        for fmt, count in s["format"].value_counts().sort_index().items():
-            fmt_rows.append({"scope": scope, "format": fmt, "sessions": int(count)})
-        cols = (["facilitator_id", "duration_minutes"], ["status", "person_id"], ["score", "person_id"])
-        by_team = [_split_by_team(x, c) for x, c in zip((s, a, sv), cols, strict=True)]  # one pass over each
-        whole = [_arrays(x, c) for x, c in zip((s, a, sv), cols, strict=True)]
-        for team in ["all", *sorted(pilots.index)]:
-            ts, ta, tv = whole if team == "all" else (split.get(team, {k: v[:0] for k, v in w.items()}) for split, w
-                                                      in zip(by_team, whole, strict=True))
-            texp = float(exposure.sum()) if team == "all" else float(exposure.get(team, 0.0))
-            people = int(team_size.reindex(list(active.index)).fillna(0).sum()) if team == "all" else \
-                int(team_size.get(team, 0))
-            rows.extend(_team_rows(scope, team, ts, ta, tv, texp, people))
+        people = [int(team_size.reindex(list(active.index)).fillna(0).sum())] + [int(team_size.get(t, 0)) for t in teams]
+        texp = [float(exposure.sum())] + [float(exposure.get(t, 0.0)) for t in teams]
+        every = _grouped(s, a, sv, ins, ina, inv, np.zeros_like, 1)  # every pilot team together ("all")
+        each = _grouped(s, a, sv, ins, ina, inv, lambda k: k, len(teams))
+        for i, team in enumerate(["all", *teams]):
+            kpi = {k: v[0] for k, v in every.items()} if i == 0 else {k: v[i - 1] for k, v in each.items()}
+            rows.extend(_team_rows(scope, team, kpi, texp[i], people[i]))
     table = pd.DataFrame(rows)
     table = _judge(table, cfg.targets, cfg.min_group_size, min_exposure)
     formats = pd.DataFrame(fmt_rows, columns=["scope", "format", "sessions"])
     return KPIResult(month=month, table=table, formats=formats, min_group_size=cfg.min_group_size)
 
 
-def _arrays(df: pd.DataFrame, cols: list[str]) -> dict[str, np.ndarray]:
-    """Columns as numpy arrays (text as objects with None for a blank, whatever the loader's dtype)."""
-    return {c: df[c].to_numpy() if df[c].dtype.kind in "biufmM" or df[c].dtype == object
-            else df[c].to_numpy(dtype=object, na_value=None) for c in cols}
+def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """``keys.map(values)`` with the values' dtype whatever the keys' (a Categorical's map stays Categorical)."""
+    return pd.Series(values.reindex(keys.to_numpy(dtype=object)).to_numpy(), index=keys.index)
 
 
-def _split_by_team(df: pd.DataFrame, cols: list[str]) -> dict:
-    """``{team: {column: values of that team's rows}}`` (rows in their original order), in one sort."""
-    codes, teams = pd.factorize(df["team"].to_numpy(dtype=object))
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(teams) + 1))
-    arrays = {c: v[order] for c, v in _arrays(df, cols).items()}
-    return {team: {c: v[bounds[i]:bounds[i + 1]] for c, v in arrays.items()} for i, team in enumerate(teams)}
+def _rows(sessions: pd.DataFrame, attendance: pd.DataFrame, surveys: pd.DataFrame,
+          teams: pd.Index) -> tuple[dict[str, np.ndarray], ...]:
+    """Sessions, their invitations and survey answers as arrays: team position in ``teams``, date,
+    values, and one integer code per person (shared by invitations and facilitators, -1: none).
+
+    Invitations find their session by its id (unique): no merge of the invitation table.
+    """
+    at = pd.Index(sessions["session_id"]).get_indexer(attendance["session_id"])
+    keep = np.flatnonzero(at >= 0)
+    at = at[keep]
+    people, _ = pd.factorize(np.concatenate([attendance["person_id"].to_numpy(dtype=object)[keep],
+                                             sessions["facilitator_id"].to_numpy(dtype=object)]))
+    s_team = teams.get_indexer(sessions["team"])
+    s = {"team": s_team, "date": sessions["date"].to_numpy(), "person": people[len(keep):],
+         "minutes": sessions["duration_minutes"].to_numpy(dtype=float)}
+    a = {"team": s_team[at], "date": s["date"][at], "person": people[:len(keep)],
+         "attended": (attendance["status"] == "attended").to_numpy(dtype=bool, na_value=False)[keep]}
+    sv = {"team": teams.get_indexer(surveys["team"]), "date": surveys["date"].to_numpy(),
+          "person": pd.factorize(surveys["person_id"])[0], "score": surveys["score"].to_numpy(dtype=float)}
+    return s, a, sv
 
 
-def _nunique(values: np.ndarray) -> int:
-    """Distinct non-missing values (``Series.nunique``)."""
-    uniques = pd.unique(values)
-    return int(len(uniques) - pd.isna(uniques).sum())
+def _grouped(s: dict, a: dict, sv: dict, ins: np.ndarray, ina: np.ndarray, inv: np.ndarray, group,
+             k: int) -> dict[str, np.ndarray]:
+    """Each KPI's ingredients for ``k`` groups of teams at once (``group(team positions)`` gives the group).
+
+    Distinct people are distinct (group, person code) pairs. Satisfaction: the mean score with a
+    cluster-robust (by respondent) t interval: var = G/(G−1)·Σ_j s_j²/n² over the G respondents'
+    summed deviations s_j, t with G−1 degrees of freedom; NaN with fewer than 2 respondents.
+    """
+    def count(g, weights=None):
+        return np.bincount(g, weights=weights, minlength=k)[:k]
+
+    def pairs(g, person, width):  # distinct (group, person) keys, by hashing; person -1 (none) is no one
+        known = person >= 0
+        return pd.unique(g[known].astype(np.int64) * width + person[known])
+
+    width = int(max(a["person"].max(initial=0), s["person"].max(initial=0))) + 1  # at least 1
+    gs, ga, gv = group(s["team"][ins]), group(a["team"][ina]), group(sv["team"][inv])
+    minutes = s["minutes"][ins]
+    timed = ~np.isnan(minutes)
+    went = a["attended"][ina]
+    invited_people = pairs(ga, a["person"][ina], width)
+    participants = pairs(ga[went], a["person"][ina][went], width)
+    facilitators = pairs(gs, s["person"][ins], width)
+    both = participants[pd.Index(participants).isin(facilitators)]  # who took part and led, per group
+    score, person = sv["score"][inv], sv["person"][inv]
+    n_answers, sv_width = count(gv), int(person.max(initial=0)) + 1
+    cluster, respondents = pd.factorize(gv.astype(np.int64) * sv_width + person)  # each answer's respondent
+    g = count(respondents // sv_width)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = count(gv, score) / n_answers
+        scores = np.bincount(cluster, weights=score - mean[gv], minlength=len(respondents))
+        var = g / (g - 1) * count(respondents // sv_width, scores**2) / n_answers.astype(float) ** 2
+        half = stats.t.ppf(0.5 + 0.95 / 2, g - 1) * np.sqrt(var)
+        minutes_mean = count(gs[timed], minutes[timed]) / count(gs[timed])
+    return {"invited": count(ga), "attended": count(ga[went]), "invited_people": count(invited_people // width),
+            "sessions": count(gs), "minutes": minutes_mean, "participants": count(participants // width),
+            "both": count(both // width), "score_mean": mean, "score_low": np.where(g >= 2, mean - half, np.nan),
+            "score_high": np.where(g >= 2, mean + half, np.nan), "answers": n_answers, "respondents": g}
 
 
-def _team_rows(scope, team, s, a, sv, exposure, people) -> list[dict[str, Any]]:
-    """The KPIs of one team (or all) from its sessions ``s``, invitations ``a`` and survey answers ``sv`` (arrays)."""
+def _team_rows(scope, team, k, exposure, people) -> list[dict[str, Any]]:
+    """The KPI rows of one team (or all) from its ingredients ``k`` (one group of :func:`_grouped`)."""
     base = {"scope": scope, "team": team, "ci_low": np.nan, "ci_high": np.nan}
-    invited, n_sessions = len(a["status"]), len(s["facilitator_id"])
-    attended = a["person_id"][a["status"] == "attended"]
-    participants = set(attended)
-    facilitators = set(s["facilitator_id"])
-    mean, lo, hi = _mean_ci(sv["score"].astype(float), sv["person_id"])
-    minutes = pd.Series(s["duration_minutes"], dtype=float).mean() if n_sessions else np.nan
+    invited, n_sessions, participants = int(k["invited"]), int(k["sessions"]), int(k["participants"])
     return [
-        base | {"kpi": "participation_rate", "value": len(attended) / invited if invited else np.nan,
-                "n": invited, "n_people": _nunique(a["person_id"])},
+        base | {"kpi": "participation_rate", "value": int(k["attended"]) / invited if invited else np.nan,
+                "n": invited, "n_people": int(k["invited_people"])},
         base | {"kpi": "sessions_per_month", "value": n_sessions / exposure if exposure > 0 else np.nan,
                 "n": n_sessions, "n_people": people, "exposure_months": exposure},
-        base | {"kpi": "avg_session_minutes", "value": minutes, "n": n_sessions, "n_people": people},
-        base | {"kpi": "reciprocity",
-                "value": len(participants & facilitators) / len(participants) if participants else np.nan,
-                "n": len(participants), "n_people": len(participants)},
-        base | {"kpi": "satisfaction", "value": mean, "ci_low": lo, "ci_high": hi,
-                "n": len(sv["score"]), "n_people": _nunique(sv["person_id"])},
+        base | {"kpi": "avg_session_minutes", "value": float(k["minutes"]),
+                "n": n_sessions, "n_people": people},
+        base | {"kpi": "reciprocity", "value": int(k["both"]) / participants if participants else np.nan,
+                "n": participants, "n_people": participants},
+        base | {"kpi": "satisfaction", "value": float(k["score_mean"]), "ci_low": float(k["score_low"]),
+                "ci_high": float(k["score_high"]), "n": int(k["answers"]), "n_people": int(k["respondents"])},
     ]
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
+from conftest import TINY
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import peereval
 from peereval.kpis import compute_kpis
@@ -92,3 +96,105 @@ def test_a_read_that_is_not_a_month_or_week_is_refused_by_name(tiny):
         peereval.compute_kpis(data, "Oct 2026")
     weekly = peereval.compute_kpis(data, "2026-W09")  # 2026-02-23 .. 2026-03-01
     assert weekly.month == "2026-W09" and set(weekly.table["scope"]) == {"period", "cumulative"}
+
+
+# ------------------------------------------- random sessions: grouped arrays vs plain loops per team
+
+def _kpis_by_loops(data, read: str) -> dict:
+    """The module docstring's definitions, team by team in plain Python (nothing shared with kpis.py)."""
+    import numpy as np
+    from scipy import stats
+
+    from peereval.periods import read_bounds
+
+    m_start, m_end = read_bounds(read)
+    start = {t: s for t, s in zip(data.pilot_teams["team"], data.pilot_teams["pilot_start"], strict=True)
+             if s == s and s is not None}
+    team_of = dict(zip(data.people["person_id"], data.people["team"], strict=True))
+    status = {(r.session_id, r.person_id): r.status for r in data.attendance.itertuples()}
+    out = {}
+    for scope, lo in (("period", m_start), ("cumulative", None)):
+        held = [s for s in data.sessions.itertuples()
+                if s.team in start and start[s.team] <= s.date < m_end and (lo is None or s.date >= lo)]
+        answers = [r for r in data.surveys.itertuples() if team_of.get(r.person_id) in start and r.score == r.score
+                   and start[team_of[r.person_id]] <= r.date < m_end and (lo is None or r.date >= lo)]
+        for team in ["all", *sorted(data.pilot_teams["team"])]:
+            mine = [s for s in held if team in ("all", s.team)]
+            ids = {s.session_id for s in mine}
+            inv = [(p, st) for (sid, p), st in status.items() if sid in ids]
+            went = {p for p, st in inv if st == "attended"}
+            facilitators = {s.facilitator_id for s in mine}
+            scores = [(r.person_id, r.score) for r in answers if team in ("all", team_of[r.person_id])]
+            n, mean = len(scores), float(np.mean([x for _, x in scores])) if scores else np.nan
+            by_person: dict = {}
+            for p, x in scores:
+                by_person[p] = by_person.get(p, 0.0) + (x - mean)
+            g = len(by_person)
+            half = (stats.t.ppf(0.975, g - 1) * np.sqrt(g / (g - 1) * sum(v * v for v in by_person.values()) / n**2)
+                    if g >= 2 else np.nan)
+            out[(scope, team)] = {
+                "participation_rate": (sum(st == "attended" for _, st in inv) / len(inv) if inv else np.nan,
+                                       len(inv), len({p for p, _ in inv})),
+                "sessions": len(mine),
+                "avg_session_minutes": float(np.mean([s.duration_minutes for s in mine])) if mine else np.nan,
+                "reciprocity": (len(went & facilitators) / len(went) if went else np.nan, len(went), len(went)),
+                "satisfaction": (mean, mean - half, mean + half, n, g),
+            }
+    return out
+
+
+@st.composite
+def _program(draw):
+    people = list(TINY["people"]["person_id"])
+    sessions, attendance, surveys = [], [], []
+    for i in range(draw(st.integers(0, 10))):
+        sessions.append({"session_id": f"x{i}", "date": pd.Timestamp("2025-12-20") + pd.Timedelta(days=draw(
+            st.integers(0, 100))), "format": draw(st.sampled_from(["skill-swap", "demo"])),
+            "duration_minutes": float(draw(st.integers(5, 120))), "facilitator_id": draw(st.sampled_from(people)),
+            "team": draw(st.sampled_from(["A", "B", "C"]))})
+        for p in draw(st.lists(st.sampled_from(people), unique=True, max_size=5)):
+            attendance.append({"session_id": f"x{i}", "person_id": p,
+                               "status": draw(st.sampled_from(["attended", "attended", "absent"]))})
+    for _ in range(draw(st.integers(0, 12))):  # repeated respondents: the interval is clustered
+        surveys.append({"person_id": draw(st.sampled_from(people)), "score": float(draw(st.integers(1, 5))),
+                        "date": pd.Timestamp("2025-12-20") + pd.Timedelta(days=draw(st.integers(0, 100)))})
+    return (pd.DataFrame(sessions, columns=["session_id", "date", "format", "duration_minutes", "facilitator_id",
+                                            "team"]),
+            pd.DataFrame(attendance, columns=["session_id", "person_id", "status"]),
+            pd.DataFrame(surveys, columns=["person_id", "score", "date"]))
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    from conftest import write_folder
+
+    return peereval.load(write_folder(tmp_path_factory.mktemp("kpi") / "t", {k: v.copy() for k, v in TINY.items()}))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(tables=_program(), read=st.sampled_from(["2026-01", "2026-02", "2026-03", "2026-W07"]),
+       kind=st.sampled_from([object, "category", "string[pyarrow]"]))
+def test_kpis_by_grouped_arrays_match_plain_loops(tiny_data, tables, read, kind):
+    import dataclasses
+
+    import numpy as np
+
+    sessions, attendance, surveys = tables
+    text = {"sessions": ["session_id", "facilitator_id", "team"], "attendance": ["session_id", "person_id", "status"],
+            "surveys": ["person_id"]}
+    frames = {name: df.astype({c: kind for c in text[name]}) for name, df in zip(
+        ("sessions", "attendance", "surveys"), tables, strict=True)}
+    data = dataclasses.replace(tiny_data, **frames)
+    table = compute_kpis(data, read).table.set_index(["scope", "team", "kpi"]).sort_index()
+    want = _kpis_by_loops(dataclasses.replace(tiny_data, sessions=sessions, attendance=attendance, surveys=surveys),
+                          read)
+    for (scope, team), w in want.items():
+        row = table.loc[(scope, team)]
+        assert row.loc["participation_rate", ["value", "n", "n_people"]].tolist() == pytest.approx(
+            list(w["participation_rate"]), nan_ok=True)
+        assert row.loc["sessions_per_month", "n"] == w["sessions"]
+        assert row.loc["avg_session_minutes", "value"] == pytest.approx(w["avg_session_minutes"], nan_ok=True)
+        assert row.loc["reciprocity", ["value", "n", "n_people"]].tolist() == pytest.approx(
+            list(w["reciprocity"]), nan_ok=True)
+        got = row.loc["satisfaction", ["value", "ci_low", "ci_high", "n", "n_people"]].to_numpy(float)
+        assert got == pytest.approx(np.array(w["satisfaction"], dtype=float), nan_ok=True, rel=1e-12), (scope, team)
