@@ -207,16 +207,16 @@ def team_balance(data: CohortData, frames: dict[str, OutcomeFrame] | None = None
         o = frame.outcome
         if o.kind in ("milestone", "rate"):
             continue
-        needed = [c for c in ("team", "period", "open", "hours", "y") if c in frame.rows.columns]
-        rows = frame.rows.loc[(frame.rows["date"] < first).to_numpy(), needed]  # not a copy of every column
+        r = frame.rows
+        before = (r["date"] < first).to_numpy()  # pre-start rows (resolved ones for durations): three columns
         if o.kind == "duration":
-            rows = rows[~rows["open"]]
-        months = max(1, rows["period"].nunique())
+            before &= ~r["open"].to_numpy(bool)
+        months = max(1, r["period"][before].nunique())
         volume, level = ("bugs per month", "median hours to fix a bug") if key == "bug_turnaround" else \
             (f"{o.name}: rows per month", f"{o.name}: {'median hours' if o.kind == 'duration' else 'mean'}")
-        df[volume] = df["team"].map(rows.groupby("team", observed=True).size() / months).fillna(0)
-        value = rows.groupby("team", observed=True)["hours"].median() if o.kind == "duration" else rows.groupby("team", observed=True)["y"].mean()
-        df[level] = df["team"].map(value)
+        by_team = r["hours" if o.kind == "duration" else "y"][before].groupby(r["team"][before], observed=True)
+        df[volume] = df["team"].map(by_team.size() / months).fillna(0)
+        df[level] = df["team"].map(by_team.median() if o.kind == "duration" else by_team.mean())
         names += [volume, level]
     hires = data.people[data.people["hire_date"] < first].groupby("team").size()
     df["hires"] = df["team"].map(hires).fillna(0)

@@ -55,3 +55,33 @@ def test_flag_threshold_treated_value_plot_and_dict():
     ax = res.plot()
     assert len(ax.collections) == 1
     json.dumps(res.to_dict())
+
+
+@pytest.mark.parametrize("team_dtype", [object, "category"])
+def test_team_balance_inputs_equal_plain_groupbys_of_the_frame_rows(monkeypatch, team_dtype):
+    """checks.team_balance's per-team pre-start volume and median against pandas on the frame's rows."""
+    import dataclasses
+
+    from conftest import SAMPLE
+
+    import peereval
+    from peereval import checks
+    from peereval.outcomes import build_all
+
+    data = peereval.load(SAMPLE, cutoff="2026-10-31")
+    frames = build_all(data)
+    bug = frames["bug_turnaround"]
+    frames = {k: (dataclasses.replace(f, rows=f.rows.astype({"team": team_dtype})) if k == "bug_turnaround" else f)
+              for k, f in frames.items()}
+    seen = {}
+    monkeypatch.setattr(checks, "balance", lambda df, **kw: seen.setdefault("df", df))
+    checks.team_balance(data, frames)
+    got = seen["df"].set_index("team")
+    first = data.pilot_teams["pilot_start"].min()
+    rows = bug.rows.astype({"team": object})
+    rows = rows[(rows["date"] < first) & ~rows["open"]]
+    months = rows["period"].nunique()
+    per_team = rows.groupby("team")["hours"]
+    assert got["bugs per month"].to_dict() == pytest.approx((per_team.size() / months).reindex(got.index)
+                                                            .fillna(0).to_dict())
+    assert got["median hours to fix a bug"].to_dict() == pytest.approx(per_team.median().reindex(got.index).to_dict())
