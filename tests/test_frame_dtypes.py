@@ -144,3 +144,37 @@ def test_codes_of_a_categorical_are_the_codes_of_its_text(seed):
     got, n = codes_of(pd.Series(pd.Categorical(names, categories=cats)))
     want, m = codes_of(pd.Series(names, dtype=object))
     assert got.tolist() == want.tolist() and n == m
+
+
+@settings(max_examples=60, deadline=None)
+@given(seconds=st.lists(st.tuples(st.integers(-10**9, 10**9), st.integers(-10**16, 10**17) | st.none()),
+                        min_size=0, max_size=40),
+       units=st.tuples(st.sampled_from(["s", "ms", "us", "ns"]), st.sampled_from(["s", "ms", "us", "ns"])),
+       tz=st.booleans(), cut=st.booleans(), fraction=st.integers(0, 999))
+def test_duration_hours_equal_pandas_total_seconds(seconds, units, tz, cut, fraction):
+    """The numpy hours of a duration frame are pandas' ``(finish - start).dt.total_seconds() / 3600`` exactly."""
+    from peereval.outcomes.duration import _hours
+
+    start = pd.Series(pd.to_datetime([s for s, _ in seconds], unit="s") + pd.Timedelta(milliseconds=fraction))
+    finish = pd.Series([s * 10**9 + d if d is not None else None for s, d in seconds], dtype="Int64")  # ns
+    finish = pd.Series(pd.to_datetime(finish, unit="ns"))
+    start, finish = start.astype(f"datetime64[{units[0]}]"), finish.astype(f"datetime64[{units[1]}]")
+    if tz:
+        start, finish = start.dt.tz_localize("UTC"), finish.dt.tz_localize("UTC")
+    late = (finish >= finish.quantile(0.7)).to_numpy() if cut and len(seconds) else None
+    want = ((finish.mask(late) if late is not None else finish) - start).dt.total_seconds() / 3600.0
+    np.testing.assert_array_equal(_hours(start, finish, late), want.to_numpy(float))
+
+
+@pytest.mark.parametrize("units", [("ns", "ns"), ("us", "ns"), ("s", "ms"), ("us", "us")])
+def test_duration_hours_equal_pandas_on_many_random_durations(units):
+    """Many arbitrary nanosecond durations: a different division (e.g. times 1/3600) differs in the last bit."""
+    from peereval.outcomes.duration import _hours
+
+    rng = np.random.default_rng(7)
+    start = pd.Series(pd.to_datetime(rng.integers(0, 2 * 10**18, 20_000), unit="ns")).astype(f"datetime64[{units[0]}]")
+    finish = (start + pd.to_timedelta(rng.integers(-10**14, 10**16, 20_000), unit="ns")).astype(f"datetime64[{units[1]}]")
+    finish[::7] = pd.NaT
+    late = rng.uniform(size=20_000) < 0.1
+    want = (finish.mask(late) - start).dt.total_seconds() / 3600.0
+    np.testing.assert_array_equal(_hours(start, finish, late), want.to_numpy(float))

@@ -28,21 +28,20 @@ def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
     picked = pd.DataFrame({c: src[c] for c in cols}, copy=False)  # the columns, not a copy: scope filters copy once
     df = team_codes(in_scope(link_team(data, o, picked), o, o.start, cal.end, excluded))
     end = cal.end if cal.end is not None else df[o.start].max()
-    finish = df[o.end]
-    if cal.end is not None:
-        late_end = (finish >= cal.end).to_numpy()
+    late_end = (df[o.end] >= cal.end).to_numpy() if cal.end is not None else None
+    if late_end is not None:
         count(notes, f"{o.end} after the cutoff: counted as still open", late_end)
-        finish = finish.mask(late_end)
-    hours = (finish - df[o.start]).dt.total_seconds() / 3600.0
-    backwards = (hours < 0).to_numpy()
+    hours = _hours(df[o.start], df[o.end], late_end)
+    backwards = hours < 0
     count(excluded, f"{o.end} before {o.start}", backwards)
     if backwards.any():
         df, hours = df[~backwards], hours[~backwards]
-    df["date"], df["hours"], df["open"] = df[o.start].to_numpy(), hours.to_numpy(), hours.isna().to_numpy()
+    df["date"], df["hours"], df["open"] = df[o.start].to_numpy(), hours, np.isnan(hours)
     rows, transition = cal.expose(df, "date")
     full = (rows["date"] <= end - pd.Timedelta(days=o.window_days)).to_numpy()
     cap = o.window_days * 24.0
-    rows["y"] = np.log(np.clip(np.nan_to_num(rows["hours"].to_numpy(float), nan=cap), 1 / 60, cap))
+    y = np.where(np.isnan(hours), cap, hours)  # open items top-coded at the window, in place from here
+    rows["y"] = np.log(np.clip(y, 1 / 60, cap, out=y), out=y)
     rows["used"] = full & ~transition.to_numpy()
     for col in o.adjust_for:
         if col in rows.columns:
@@ -50,10 +49,31 @@ def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
     began = "created" if o.start == "created_at" else f"{o.start}"
     count(excluded, f"{began} in the last {o.window_days} days (follow-up window not complete)", ~full)
     count(excluded, transition_reason(cal.period), transition.to_numpy() & full)
-    late = rows["used"] & (rows["hours"].isna() | (rows["hours"] > cap))
+    late = rows["used"].to_numpy() & (np.isnan(hours) | (hours > cap))
     notes[f"still open after {o.window_days} days: counted as {o.window_days} days"] = int(late.sum())
     rows.index = pd.RangeIndex(len(rows))  # rows is this function's own frame: no copy needed
     return OutcomeFrame(o, rows, cal, excluded, notes, extra={"end": end})
+
+
+def _hours(start: pd.Series, finish: pd.Series, late: np.ndarray | None) -> np.ndarray:
+    """Hours from start to finish (NaN: no finish, or ``late``), the same floats as ``dt.total_seconds() / 3600``.
+
+    numpy dates are subtracted as integers in their unit and divided in place: no Series of
+    timedeltas and no masked copy of the finish column.
+    """
+    a, b = start.to_numpy(), finish.to_numpy()
+    if not (a.dtype.kind == "M" and b.dtype.kind == "M" and np.datetime_data((b - a).dtype)[0] in _PER_SECOND):
+        # e.g. time zones: pandas' own arithmetic
+        hours = ((finish.mask(late) if late is not None else finish) - start).dt.total_seconds() / 3600.0
+        return hours.to_numpy(float)
+    delta = b - a
+    unit, step = np.datetime_data(delta.dtype)
+    hours = delta.view(np.int64) / (_PER_SECOND[unit] // step)  # pandas: asi8 / periods per second
+    hours[np.isnat(delta) if late is None else np.isnat(delta) | late] = np.nan
+    return np.divide(hours, 3600.0, out=hours)
+
+
+_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 
 
 def _blank_is_unknown(values: pd.Series) -> pd.Series:
