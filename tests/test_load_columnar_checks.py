@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from peereval.data.contract import TABLES, row_schema
 from peereval.data.duplicates import apply_row_rules, check_unique, exclude_duplicate_rows, repeated
 from peereval.data.reading import ROW, normalise_column, read_table
-from peereval.data.validation import Collector, _header_hits
+from peereval.data.validation import Collector, RowFilter, _header_hits, keep_rows
 from peereval.data.values import _plain_iso, as_datetime, as_text, sorted_categorical
 
 _ARROW = pd.StringDtype("pyarrow")
@@ -165,3 +165,37 @@ def test_sorted_categorical_depends_on_the_values_only(values, extra, dtype, dat
     expected = pd.Series(pd.Categorical(values, categories=sorted(set(v for v in values if v is not None))))
     pd.testing.assert_series_equal(out, expected)
     assert out.cat.categories.dtype == object
+
+
+_TEXT = st.one_of(st.none(), st.sampled_from(["a", "b", " c", "été"]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.tuples(_TEXT, st.one_of(st.none(), st.integers(0, 40)), st.floats(allow_nan=True),
+                               st.booleans()), max_size=30),
+       masks=st.lists(st.lists(st.booleans(), min_size=30, max_size=30), max_size=3), ranged=st.booleans())
+def test_rows_taken_once_are_the_rows_taken_one_reason_at_a_time(rows, masks, ranged):
+    """``RowFilter`` (and ``keep_rows``) against ``Collector.exclude`` one reason after another (``df.loc``),
+    on object, Arrow, Categorical, datetime, float and bool columns, with a range or a gapped index."""
+    text = [r[0] for r in rows]
+    df = pd.DataFrame({
+        ROW: np.arange(2, len(rows) + 2), "obj": pd.Series(text, dtype=object), "arrow": pd.Series(text, dtype=_ARROW),
+        "cat": pd.Series(text, dtype="category"),
+        "when": pd.Series([pd.NaT if r[1] is None else pd.Timestamp("2026-01-01") + pd.Timedelta(days=r[1])
+                           for r in rows], dtype="datetime64[ns]"),
+        "x": pd.Series([r[2] for r in rows], dtype=float), "flag": pd.Series([r[3] for r in rows], dtype=bool),
+    })
+    if not ranged:
+        df.index = pd.Index(np.arange(len(rows)) * 3 + 7)
+    one_by_one, at_once = Collector(), Collector()
+    kept = df
+    rf = RowFilter(at_once, "tickets", "tickets.csv", df)
+    for i, m in enumerate(masks):
+        mask = np.array(m[:len(rows)], dtype=bool)
+        kept = one_by_one.exclude("tickets", "tickets.csv", kept, pd.Series(mask, index=df.index).reindex(kept.index),
+                                  f"reason {i}")
+        rf.exclude(mask, f"reason {i}")
+    pd.testing.assert_frame_equal(rf.frame(), kept)
+    assert one_by_one.exclusions == at_once.exclusions
+    keep = np.array([r[3] for r in rows], dtype=bool)
+    pd.testing.assert_frame_equal(keep_rows(df, keep), df.loc[keep])

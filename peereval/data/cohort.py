@@ -18,7 +18,13 @@ from peereval.data.duplicates import apply_row_rules, check_unique, exclude_dupl
 from peereval.data.ledger import Ledger
 from peereval.data.reading import ROW, RawTable
 from peereval.data.sources import open_source, relabel
-from peereval.data.validation import Collector, check_reference, drop_header_rows, type_table
+from peereval.data.validation import (
+    Collector,
+    RowFilter,
+    check_reference,
+    drop_header_rows,
+    type_table,
+)
 from peereval.data.values import (
     as_text,
     is_arrow_text,
@@ -248,11 +254,11 @@ def _link_tables(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], out:
         return set(as_text(raws[table].frame[column]).dropna()) if table in raws else set()
 
     team_ids = raw_ids("teams", "team")
-    kept_teams = pd.Index(typed["teams"]["team"])
+    kept_teams = _kept_ids(typed, raws, "teams", "team")
     people = typed["people"]
     people = check_reference(people, "team", raws["people"].file, team_ids, kept_teams, "teams", out, "people")
     typed["people"] = people
-    person_ids, kept_people = raw_ids("people", "person_id"), pd.Index(people["person_id"])
+    person_ids, kept_people = raw_ids("people", "person_id"), _kept_ids(typed, raws, "people", "person_id")
 
     for table in ("sessions", "attendance", "milestones", "tickets", "surveys"):
         if table not in typed:
@@ -271,8 +277,7 @@ def _link_tables(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], out:
                 out.problems.append(Problem(file, "attendance needs the sessions table", "add sessions.csv"))
                 continue
             df = check_reference(df, "session_id", file, raw_ids("sessions", "session_id"),
-                                 pd.Index(typed["sessions"]["session_id"]) if "sessions" in typed else pd.Index([]),
-                                 "sessions", out, table)
+                                 _kept_ids(typed, raws, "sessions", "session_id"), "sessions", out, table)
             df = check_reference(df, "person_id", file, person_ids, kept_people, "people", out, table)
             dup = df.duplicated(["session_id", "person_id"], keep="first")
             df = out.exclude(table, file, df, dup, "duplicate invitation (same session and person)",
@@ -286,7 +291,17 @@ def _link_tables(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], out:
             if table == "milestones":
                 df = df.assign(hire_date=to_objects(df["person_id"]).map(people.set_index("person_id")["hire_date"]))
         df = apply_row_rules(df, TABLES[table], file, out)
-        typed[table] = df.drop(columns=["hire_date"], errors="ignore")
+        typed[table] = df.drop(columns="hire_date") if "hire_date" in df.columns else df  # (drop copies)
+
+
+def _kept_ids(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], table: str, column: str) -> pd.Index | None:
+    """The ids of ``table``'s rows still in, or None when every row read is (the typed table holds a
+    subset of the rows read, each id as read: as many rows means every id is there)."""
+    if table not in typed:
+        return pd.Index([])
+    if len(typed[table]) == len(raws[table].frame):
+        return None
+    return pd.Index(typed[table][column])
 
 
 def _link_outcome_tables(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable],
@@ -299,57 +314,63 @@ def _link_outcome_tables(typed: dict[str, pd.DataFrame], raws: dict[str, RawTabl
         for column, target in pairs:
             key = "person_id" if target == "people" else "team"
             known = set(as_text(raws[target].frame[key]).dropna()) if target in raws else set()
-            df = check_reference(df, column, file, known, pd.Index(typed[target][key]), target, out, table)
+            df = check_reference(df, column, file, known, _kept_ids(typed, raws, target, key), target, out, table)
         typed[table] = df
 
 
 def _apply_scope(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], cfg: ProgramConfig,
                  cut: pd.Timestamp | None, out: Collector) -> None:
-    """Rows that are fine but not counted in this report: after the cutoff, other types/milestones."""
+    """Rows that are fine but not counted in this report: after the cutoff, other types/milestones.
+
+    Each table's rows are taken once, after all its reasons (each counted among the rows the
+    earlier ones kept); a table whose kept ids another one needs is taken first.
+    """
     end = None if cut is None else cut + pd.Timedelta(days=1)
     date_col = {"people": "hire_date", "sessions": "date", "milestones": "date", "tickets": "created_at", "surveys": "date"}
-    if "milestones" in typed:
-        m = typed["milestones"]
+    rows = {t: RowFilter(out, t, raws[t].file, typed[t]) for t in typed if t in TABLES}
+
+    def kept(table: str) -> pd.DataFrame:
+        typed[table] = rows[table].frame()
+        rows[table] = RowFilter(out, table, raws[table].file, typed[table])
+        return typed[table]
+
+    if "milestones" in rows:
+        m = rows["milestones"].df
         named = sorted({o.milestone for o in cfg.outcomes if o.kind == "milestone" and o.table == "milestones"})
-        typed["milestones"] = out.exclude("milestones", raws["milestones"].file, m,
-                                          ~lower_in(m["milestone"], [n.lower() for n in named]),
-                                          f"other milestone (not {', '.join(repr(n) for n in named) or 'declared'})",
-                                          kind="scope", column="milestone")
-    if "tickets" in typed and "type" in typed["tickets"].columns:
-        t = typed["tickets"]
+        rows["milestones"].exclude(~lower_in(m["milestone"], [n.lower() for n in named]),
+                                   f"other milestone (not {', '.join(repr(n) for n in named) or 'declared'})",
+                                   kind="scope", column="milestone")
+    if "tickets" in rows and "type" in rows["tickets"].df.columns:
+        t = rows["tickets"].df
         counted = t["type"].isna().to_numpy() | lower_in(t["type"], [x.lower() for x in cfg.ticket_types])
-        typed["tickets"] = out.exclude("tickets", raws["tickets"].file, t, ~counted,
-                                       f"ticket type not counted (only {', '.join(cfg.ticket_types)})",
-                                       kind="scope", column="type")
-    if "surveys" in typed:
-        s = typed["surveys"]
-        typed["surveys"] = out.exclude("surveys", raws["surveys"].file, s, s["score"].isna(),
-                                       "no score given (question skipped)", kind="scope", column="score")
-    if end is None:
-        return
-    for table, col in date_col.items():
-        if table not in typed:
-            continue
-        df = typed[table]
-        typed[table] = out.exclude(table, raws[table].file, df, df[col] >= end, "after cutoff",
-                                   kind="scope", column=col)
-    if "people" in typed:
-        kept = pd.Index(typed["people"]["person_id"])
-        for table in ("attendance", "milestones", "surveys"):
-            if table in typed:
-                df = typed[table]
-                typed[table] = out.exclude(table, raws[table].file, df, ~isin(df["person_id"], kept),
-                                           "person hired after cutoff", kind="scope", column="person_id")
-    if "sessions" in typed and "attendance" in typed:
-        a = typed["attendance"]
-        typed["attendance"] = out.exclude("attendance", raws["attendance"].file, a,
-                                          ~isin(a["session_id"], typed["sessions"]["session_id"]),
-                                          "session after cutoff", kind="scope", column="session_id")
-    if "tickets" in typed:
+        rows["tickets"].exclude(~counted, f"ticket type not counted (only {', '.join(cfg.ticket_types)})",
+                                kind="scope", column="type")
+    if "surveys" in rows:
+        rows["surveys"].exclude(rows["surveys"].df["score"].isna().to_numpy(), "no score given (question skipped)",
+                                kind="scope", column="score")
+    if end is not None:
+        for table, col in date_col.items():
+            if table in rows:
+                rows[table].exclude((rows[table].df[col] >= end).to_numpy(), "after cutoff", kind="scope", column=col)
+        if "people" in rows:
+            people = pd.Index(kept("people")["person_id"])
+            for table in ("attendance", "milestones", "surveys"):
+                if table in rows:
+                    rows[table].exclude(~isin(rows[table].df["person_id"], people).to_numpy(dtype=bool),
+                                        "person hired after cutoff", kind="scope", column="person_id")
+        if "sessions" in rows and "attendance" in rows:
+            sessions = kept("sessions")["session_id"]
+            rows["attendance"].exclude(~isin(rows["attendance"].df["session_id"], sessions).to_numpy(dtype=bool),
+                                       "session after cutoff", kind="scope", column="session_id")
+    for table in rows:
+        typed[table] = rows[table].frame()
+    if end is not None and "tickets" in typed:
         t = typed["tickets"]
-        late = t["resolved_at"] >= end
+        late = (t["resolved_at"] >= end).to_numpy()
         out.note("tickets", "resolved after cutoff: counted as still open", int(late.sum()))
-        typed["tickets"] = t.assign(resolved_at=t["resolved_at"].mask(late))
+        if late.any():
+            t = typed["tickets"] = t.copy(deep=False)  # a new frame on the same columns, one column replaced
+            t["resolved_at"] = t["resolved_at"].mask(late)
 
 
 def _check_limits(raws: dict[str, RawTable], out: Collector, strict: bool) -> None:

@@ -38,6 +38,49 @@ from peereval.errors import Problem
 MAX_LISTED = 20  # problems of one kind listed per file before "… and N more"
 
 
+def keep_rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``df.loc[keep]`` for a boolean ``keep``, column by column: Arrow columns filtered by Arrow,
+    no consolidation of blocks (about a third of ``loc``'s time on 10 million tickets).
+
+    >>> keep_rows(pd.DataFrame({"a": [1, 2, 3], "b": ["x", None, "z"]}), np.array([True, False, True]))
+       a  b
+    0  1  x
+    2  3  z
+    """
+    index = df.index[keep]
+    columns = {c: pd.Series(s.array[keep], index=index, name=c, copy=False) for c, s in df.items()}
+    return pd.DataFrame(columns, index=index, columns=df.columns, copy=False)
+
+
+def _mask(mask, index: pd.Index) -> np.ndarray:
+    """A boolean row mask (missing counts as False); a Series is aligned on ``index`` by label."""
+    if isinstance(mask, np.ndarray) and mask.dtype == bool and mask.shape == (len(index),):
+        return mask
+    return np.asarray(pd.Series(mask, index=index).fillna(False), dtype=bool)
+
+
+class RowFilter:
+    """Exclusions from one frame, each counted among the rows the earlier ones kept (as
+    ``Collector.exclude`` one after another counts them), the rows taken once: ``frame()``."""
+
+    def __init__(self, out: Collector, table: RawTable | str, file: str, df: pd.DataFrame) -> None:
+        self.out, self.name, self.file, self.df = out, table if isinstance(table, str) else table.name, file, df
+        self.alive = np.ones(len(df), dtype=bool)
+
+    def exclude(self, mask, reason: str, kind: ExclusionKind = "invalid", column: str | None = None,
+                fix: str = "") -> None:
+        """Leave out the rows of ``mask`` (over all of ``df``'s rows) that are still in."""
+        mask = _mask(mask, self.df.index) & self.alive
+        if mask.any():
+            rows = tuple(np.asarray(self.df[ROW].to_numpy()[mask], dtype=np.int64).tolist())
+            self.out.exclusions.append(Exclusion(self.name, self.file, reason, kind, rows, column, fix))
+            self.alive &= ~mask
+
+    def frame(self) -> pd.DataFrame:
+        """The rows still in (``df`` itself when none was left out)."""
+        return self.df if self.alive.all() else keep_rows(self.df, self.alive)
+
+
 class Collector:
     """Accumulates problems, exclusions and notes while the tables are checked."""
 
@@ -49,13 +92,10 @@ class Collector:
 
     def exclude(self, table: RawTable | str, file: str, df: pd.DataFrame, mask, reason: str,
                 kind: ExclusionKind = "invalid", column: str | None = None, fix: str = "") -> pd.DataFrame:
-        name = table if isinstance(table, str) else table.name
-        mask = np.asarray(pd.Series(mask, index=df.index).fillna(False), dtype=bool)
-        if mask.any():
-            rows = tuple(np.asarray(df[ROW].to_numpy()[mask], dtype=np.int64).tolist())
-            self.exclusions.append(Exclusion(name, file, reason, kind, rows, column, fix))
-            return df.loc[~mask]
-        return df
+        """``df`` without the rows of ``mask``, which are counted in the ledger with ``reason``."""
+        rows = RowFilter(self, table, file, df)
+        rows.exclude(mask, reason, kind, column, fix)
+        return rows.frame()
 
     def note(self, table: str, note: str, count: int) -> None:
         if count:
@@ -139,15 +179,15 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
             values = values.where(values != "\0invalid", None)
         columns[name] = values
         bad_masks.append((col, blank, invalid))
-    typed = pd.DataFrame(columns, index=df.index)
+    # the columns themselves, not copies (nothing changes them in place); bad rows are taken out once
+    rows = RowFilter(out, spec.name, raw.file, pd.DataFrame(columns, index=df.index, copy=False))
     for col, blank, invalid in bad_masks:
         if not col.blank_ok and blank.any():
             what, fix = f"missing {col.name}", f"fill in {col.name}"
             if rows_are_design:
                 out.problem_rows(raw.file, df.loc[blank, ROW], col.name, "value is missing", fix)
             else:
-                typed = out.exclude(spec.name, raw.file, typed, pd.Series(blank, index=df.index).reindex(typed.index),
-                                    what, column=col.name, fix=fix)
+                rows.exclude(blank, what, column=col.name, fix=fix)
         if invalid.any():
             bad_values = as_text(df.loc[invalid, col.name])
             what, fix = _column_problem(spec, col, bad_values.head(50))
@@ -157,9 +197,8 @@ def type_table(raw: RawTable, spec: TableSpec, out: Collector, *, rows_are_desig
                     one_fix = _column_problem(spec, col, [raw_v])[1]
                     out.problems.append(Problem(raw.file, f"'{v}': {what}", one_fix, column=col.name, row=int(r)))
             else:
-                typed = out.exclude(spec.name, raw.file, typed, pd.Series(invalid, index=df.index).reindex(typed.index),
-                                    what, column=col.name, fix=fix)
-    return typed
+                rows.exclude(invalid, what, column=col.name, fix=fix)
+    return rows.frame()
 
 
 def _header_pattern(name: str) -> str:
@@ -216,9 +255,12 @@ def drop_header_rows(raw: RawTable, spec: TableSpec, out: Collector) -> RawTable
     return dataclasses.replace(raw, frame=frame)
 
 
-def check_reference(df: pd.DataFrame, column: str, file: str, known_raw: set, kept: pd.Index,
+def check_reference(df: pd.DataFrame, column: str, file: str, known_raw: set, kept: pd.Index | None,
                     target: str, out: Collector, table: str, *, blank_ok: bool = False) -> pd.DataFrame:
-    """Unknown references are problems; references to rows excluded elsewhere are exclusions."""
+    """Unknown references are problems; references to rows excluded elsewhere are exclusions.
+
+    ``kept``: the ids of the target's rows still in, None when all of them are (then nothing to exclude).
+    """
     values = df[column]
     present = values.notna()
     unknown = present & ~isin(values, known_raw)
@@ -229,6 +271,8 @@ def check_reference(df: pd.DataFrame, column: str, file: str, known_raw: set, ke
         if unknown.sum() > MAX_LISTED:
             out.problems.append(Problem(file, f"{int(unknown.sum()) - MAX_LISTED} more unknown references to {target}",
                                         f"add them to {target} or correct the ids", column=column))
+    if kept is None:
+        return df
     orphan = present & ~unknown & ~isin(values, kept)
     return out.exclude(table, file, df, orphan, f"refers to an excluded row of {target}", kind="linked", column=column,
                        fix=f"fix the excluded row in {target} (see the ledger)")

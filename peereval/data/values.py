@@ -165,18 +165,20 @@ def sorted_categorical(s: pd.Series) -> pd.Series:
     else:
         raw, cats = pd.factorize(s.to_numpy(dtype=object))
         cats = np.asarray(cats, dtype=object)
-    seen = np.bincount(raw[raw >= 0], minlength=len(cats)) > 0
+    seen = np.zeros(len(cats) + 1, dtype=bool)
+    seen[raw] = True  # (one pass, no temporary; code -1, missing, marks the extra last slot)
+    seen = seen[:-1]
     present = cats[seen]
     order = np.argsort(present, kind="stable")
-    categories = pd.Index(present[order], dtype=object)
     if (isinstance(s.dtype, pd.CategoricalDtype) and seen.all() and (order == np.arange(len(order))).all()
             and not s.cat.ordered and s.cat.categories.dtype == object):
         return s  # already so: no copy of the codes
-    rank = np.full(len(cats) + 1, -1, dtype=np.int64)  # the last one: code -1 (missing) stays -1
+    dtype = pd.CategoricalDtype(pd.Index(present[order], dtype=object))
+    width = next(t for t in (np.int8, np.int16, np.int32, np.int64) if len(present) < np.iinfo(t).max)
+    rank = np.full(len(cats) + 1, -1, dtype=width)  # the codes' final width (as pandas picks it): no second copy
     rank[np.flatnonzero(seen)[order]] = np.arange(len(order))
-    codes = rank[raw]
-    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)),
-                     index=s.index, name=s.name)
+    codes = rank[raw]  # the last slot: code -1 stays -1
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False), index=s.index, name=s.name)
 
 
 def lower_in(s: pd.Series, allowed) -> np.ndarray:
