@@ -84,26 +84,59 @@ def per_team_month(frame: pd.DataFrame, who: pd.DataFrame, data: CohortData, mon
     """Pilot team × month, from the team's start (or first session) month to ``month``, zeros included.
 
     Hours are those of the sessions the team held; ``hours_per_person`` is its own people's time
-    (any session) ÷ its headcount hired by the month's end."""
+    (any session) ÷ its headcount hired by the month's end. All team-months at once: months as
+    integers (year × 12 + month − 1), headcounts by one sorted search.
+    """
     p = frame[frame["group"] == "pilot"]
     agg = p.groupby(["team", "month"], observed=True).agg(
         sessions=("session_id", "size"), attendee_hours=("attendee_hours", "sum"),
         facilitator_hours=("facilitator_hours", "sum"), person_hours=("person_hours", "sum"))
-    month_of = lambda col: who[col].to_numpy().astype("datetime64[M]")  # noqa: E731 (NaT compares False)
-    own = who[month_of("hire_date") <= month_of("date")]
-    own = own.groupby(["person_team", "month"], observed=True)["hours"].sum().to_dict()
-    first, last = p.groupby("team", observed=True)["month"].min(), pd.Period(month, freq="M")
-    hired = (data.people["hire_date"].dt.year * 12 + data.people["hire_date"].dt.month).dropna()  # month numbers
-    hires_of = {t: np.sort(m.to_numpy()) for t, m in hired.groupby(data.people.loc[hired.index, "team"].to_numpy())}
-    sums = {k: dict(zip(agg.columns, map(float, v))) for k, v in zip(agg.index, agg.to_numpy(float))}  # noqa: B905
-    rows = []
-    for i, team in enumerate(sorted(pilots.index), start=1):
-        starts = [pd.Period(pilots[team], freq="M")] + ([pd.Period(first[team], freq="M")] if team in first else [])
-        hires, zeros = hires_of.get(team, np.array([])), dict.fromkeys(agg.columns, 0.0)
-        for per in pd.period_range(min(starts), last, freq="M"):
-            key = per.strftime("%Y-%m")
-            n = int(np.searchsorted(hires, per.year * 12 + per.month, side="right"))
-            rows.append({"team": team, "label": f"Pilot team {i}", "month": key, **sums.get((team, key), zeros),
-                         "n_people": n, "hours_per_person": float(own.get((team, key), 0.0)) / n if n else np.nan})
-    out = pd.DataFrame(rows, columns=["team", "label", "month", *HOURS, "n_people", "hours_per_person"])
+    hired = _month_numbers(who["hire_date"])  # -1: no hire date (not in people): never their own team's time
+    own = who[(hired >= 0) & (hired <= _month_numbers(frame["date"])[who["session"].to_numpy()])]
+    own = own.groupby(["person_team", "month"], observed=True)["hours"].sum()
+    teams = sorted(pilots.index)
+    first = p.groupby("team", observed=True)["month"].min().reindex(teams)
+    started, held = _month_numbers(pilots.reindex(teams)), np.full(len(teams), -1)  # -1: none
+    held[first.notna().to_numpy()] = _label_numbers(first.dropna())
+    begin = np.where(started < 0, held, np.where(held < 0, started, np.minimum(started, held)))
+    last = _label_numbers(pd.Series([month]))[0]
+    span = np.where(begin < 0, 0, np.maximum(last - begin + 1, 0))
+    which = np.repeat(np.arange(len(teams)), span)  # each team's months from its beginning to the read's
+    months = np.repeat(begin, span) + np.arange(len(which)) - np.repeat(np.cumsum(span) - span, span)
+    labels = np.array([f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(int(months.min(initial=0)),
+                                                                      int(months.max(initial=0)) + 1)], dtype=object)
+    names = np.array(teams, dtype=object)[which]
+    key = pd.MultiIndex.from_arrays([names, labels[months - int(months.min(initial=0))] if len(months) else names])
+    sums = agg.reindex(key, fill_value=0.0) if len(agg) else pd.DataFrame(0.0, index=key, columns=agg.columns)
+    n = _headcounts(data.people, teams, which, months)
+    hours = own.reindex(key, fill_value=0.0).to_numpy(float) if len(own) else np.zeros(len(key))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_person = np.where(n > 0, hours / n, np.nan)
+    out = pd.DataFrame({"team": names, "label": np.array([f"Pilot team {i + 1}" for i in which], dtype=object),
+                        "month": key.get_level_values(1).to_numpy(dtype=object),
+                        **{c: sums[c].to_numpy(float) for c in HOURS}, "n_people": n, "hours_per_person": per_person})
     return out.astype({"sessions": int, "n_people": int})
+
+
+def _month_numbers(dates: pd.Series) -> np.ndarray:
+    """year × 12 + month − 1 of each date (-1 for a blank)."""
+    values = pd.to_datetime(dates).to_numpy()
+    months = values.astype("datetime64[M]").astype(np.int64) + 1970 * 12
+    return np.where(np.isnat(values), -1, months)
+
+
+def _label_numbers(labels: pd.Series) -> np.ndarray:
+    """year × 12 + month − 1 of ``YYYY-MM`` labels."""
+    text = labels.astype(str)
+    return (text.str[:4].astype(int) * 12 + text.str[5:7].astype(int) - 1).to_numpy()
+
+
+def _headcounts(people: pd.DataFrame, teams: list, which: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """People of ``teams[which]`` hired by the end of each month (one sorted search over (team, hire month))."""
+    at = pd.Index(teams).get_indexer(people["team"].to_numpy(dtype=object))
+    hired = _month_numbers(people["hire_date"])
+    ok = (at >= 0) & (hired >= 0)
+    width = int(max(hired.max(initial=0), months.max(initial=0))) + 2
+    keys = np.sort(at[ok].astype(np.int64) * width + hired[ok])
+    return (np.searchsorted(keys, which.astype(np.int64) * width + months, side="right")
+            - np.searchsorted(keys, which.astype(np.int64) * width, side="left"))

@@ -455,3 +455,51 @@ def test_who_matches_the_merge(tiny_all, tables, kind, extra, month):
     assert np.allclose(frame["person_hours"], per["hours"].sum().reindex(frame["session_id"].astype(object),
                                                                          fill_value=0.0).to_numpy())
 
+
+
+def _per_team_month_by_loops(frame, who, data, month, pilots):
+    """The former per-team, per-month loop (pandas Periods), kept as the reference for the arrays version."""
+    p = frame[frame["group"] == "pilot"]
+    agg = p.groupby(["team", "month"], observed=True).agg(
+        sessions=("session_id", "size"), attendee_hours=("attendee_hours", "sum"),
+        facilitator_hours=("facilitator_hours", "sum"), person_hours=("person_hours", "sum"))
+    hire = who["hire_date"].to_numpy().astype("datetime64[M]")
+    own = who[hire <= who["date"].to_numpy().astype("datetime64[M]")]  # NaT compares False
+    own = own.groupby(["person_team", "month"], observed=True)["hours"].sum().to_dict()
+    first, last = p.groupby("team", observed=True)["month"].min(), pd.Period(month, freq="M")
+    hired = (data.people["hire_date"].dt.year * 12 + data.people["hire_date"].dt.month).dropna()
+    hires_of = {t: np.sort(m.to_numpy()) for t, m in hired.groupby(data.people.loc[hired.index, "team"].to_numpy())}
+    rows = []
+    for i, team in enumerate(sorted(pilots.index), start=1):
+        starts = [pd.Period(pilots[team], freq="M")] + ([pd.Period(first[team], freq="M")] if team in first else [])
+        hires = hires_of.get(team, np.array([]))
+        for per in pd.period_range(min(starts), last, freq="M"):
+            key = per.strftime("%Y-%m")
+            n = int(np.searchsorted(hires, per.year * 12 + per.month, side="right"))
+            s = agg.loc[(team, key)].to_dict() if (team, key) in agg.index else dict.fromkeys(agg.columns, 0.0)
+            rows.append({"team": team, "label": f"Pilot team {i}", "month": key, **s, "n_people": n,
+                         "hours_per_person": float(own.get((team, key), 0.0)) / n if n else np.nan})
+    out = pd.DataFrame(rows, columns=["team", "label", "month", "sessions", "attendee_hours", "facilitator_hours",
+                                      "person_hours", "n_people", "hours_per_person"])
+    return out.astype({"sessions": int, "n_people": int, "attendee_hours": float, "facilitator_hours": float,
+                       "person_hours": float, "hours_per_person": float})
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(tables=sessions(), month=st.sampled_from(["2025-12", "2026-01", "2026-03", "2026-05"]),
+       unhired=st.sets(st.sampled_from(["a1", "a3", "b2"]), max_size=2), ghost=st.booleans())
+def test_per_team_month_matches_the_loop(tiny_all, tables, month, unhired, ghost):
+    from peereval.session_hours import per_team_month, sessions_and_people
+
+    sess, att = tables
+    if ghost and len(sess):  # an invitation of someone not in people: no team, no hire date
+        att = pd.concat([att, pd.DataFrame({"session_id": [sess["session_id"].iloc[0]], "person_id": ["ghost"],
+                                            "status": ["attended"]})], ignore_index=True)
+    people = tiny_all.people.copy()
+    people.loc[people["person_id"].isin(unhired), "hire_date"] = pd.NaT  # blank hire dates are never counted
+    data = dataclasses.replace(tiny_all, sessions=sess, attendance=att, people=people)
+    m_end = pd.Timestamp(f"{month}-01") + pd.offsets.MonthBegin(1)
+    frame, who = sessions_and_people(data, m_end)
+    pilots = data.pilot_teams.set_index("team")["pilot_start"]
+    got = per_team_month(frame, who, data, month, pilots)
+    pd.testing.assert_frame_equal(got, _per_team_month_by_loops(frame, who, data, month, pilots), rtol=1e-12)
