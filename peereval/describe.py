@@ -113,7 +113,8 @@ def variability(frame: OutcomeFrame) -> dict[str, float] | None:
         return None
     if frame.outcome.kind == "duration":
         keep = ~rows["open"].to_numpy(bool)
-        y = np.log(np.clip(rows["hours"].to_numpy(float), 1 / 60, None))
+        y = np.clip(rows["hours"].to_numpy(float), 1 / 60, None)  # a new array: logged in place
+        np.log(y, out=y)
     else:
         keep, y = np.ones(len(rows), dtype=bool), rows["y"].to_numpy(float)
     if not keep.any():
