@@ -27,7 +27,8 @@ from peereval.periods import Calendar
 class OutcomeFrame:
     """One outcome's rows (or, for rates, team-period cells), what was left out, and the calendar.
 
-    ``rows["team"]`` is a Categorical of the teams present: group with ``observed=True``.
+    ``rows["team"]`` is a Categorical of the teams present and ``rows["cohort"]`` (for rows placed by
+    :meth:`~peereval.periods.Calendar.expose`) a Categorical too: group with ``observed=True``.
     """
 
     outcome: Outcome
