@@ -156,7 +156,9 @@ def integrity(data: CohortData, effects: dict[str, OutcomeEffect] | None = None,
                  f"≥ {CONTAMINATION_SHARE:.0%} of attendance, from ≥ {CONTAMINATION_PEOPLE} control-team people",
                  "alert" if alert else "ok",
                  f"{n_people} control-team people attended pilot sessions ({share:.1%} of attendance)", None))
-    fac = data.sessions.assign(own=data.sessions["facilitator_id"].map(team_of))
+    # team names compared as values: two Categoricals with different categories refuse ``!=``
+    fac = data.sessions.assign(own=data.sessions["facilitator_id"].map(team_of).astype(object),
+                               team=data.sessions["team"].astype(object))
     moved = fac[(fac["own"] != fac["team"]) & (fac["own"].map(cohort_of) != fac["team"].map(cohort_of))]
     n_moved = moved["facilitator_id"].nunique()
     rows.append(("people facilitating across pilot/control", float(n_moved), "any", "alert" if n_moved else "ok",
