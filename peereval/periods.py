@@ -55,23 +55,24 @@ def read_bounds(label: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     raise ValueError(f"{label!r} is neither a month (YYYY-MM) nor an ISO week (YYYY-Www)")
 
 def _months(values: np.ndarray) -> np.ndarray:
-    """Months since 1970-01 of datetime64 values (NaT: any number; the caller masks it).
+    """Months since year 0 (year × 12 + month − 1) of datetime64 values (NaT: any number; the caller masks it).
 
     A date's month depends on its day only: days are whole divisions, and a table of the days
     between the first and the last date gives their months (numpy's own conversion to months
     works out the calendar for every value, several times slower on millions of rows).
     """
-    days = values.astype("datetime64[D]").view(np.int64)
+    days = values.astype("datetime64[D]").view(np.int64)  # a new array: shifted in place below
     nat = np.isnat(values)
     seen = days[~nat] if nat.any() else days
     if not len(seen) or int(seen.max()) - int(seen.min()) > 1_000_000:
-        return values.astype("datetime64[M]").astype(np.int64)
+        return values.astype("datetime64[M]").astype(np.int64) + 1970 * 12
     lo = int(seen.min())
     table = np.arange(lo, int(seen.max()) + 1).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    offset = days - lo
+    table += 1970 * 12
+    days -= lo
     if nat.any():
-        offset[nat] = 0
-    return table[offset]
+        days[nat] = 0
+    return table.astype(np.int32)[days] if table[-1] < 2**31 else table[days]
 
 
 TRANSITION_REASON = ("dated in the month its pilot team started, a month that mixes rows from before and after the "
@@ -108,9 +109,9 @@ class Calendar:
             return ts.year * 12 + ts.month - 1
         if isinstance(ts.dtype, np.dtype) and ts.dtype.kind == "M":  # tz-naive: months by numpy, no fields
             values = ts.to_numpy()
-            months = _months(values) + 1970 * 12
+            months = _months(values)
             nat = np.isnat(values)
-            return pd.Series(np.where(nat, np.nan, months) if nat.any() else months.astype(np.int32),
+            return pd.Series(np.where(nat, np.nan, months) if nat.any() else months.astype(np.int32, copy=False),
                              index=ts.index, name=ts.name)
         return ts.dt.year * 12 + ts.dt.month - 1
 
@@ -169,15 +170,21 @@ class Calendar:
         out["cohort"] = pd.Categorical.from_codes(per_team(np.append(levels.get_indexer(cohort), -1)), levels)
         out["pilot_start"] = per_team(np.append(start, np.datetime64("NaT", "ns")))
         out["period"] = self.index(out[date])
-        when = out[date]
-        on_or_after = (when.to_numpy() >= out["pilot_start"].to_numpy() if isinstance(when.dtype, np.dtype)
-                       else (when >= out["pilot_start"]).to_numpy(dtype=bool, na_value=False))
-        treated = per_team(pilot) & on_or_after
+        when, pilot_row = out[date], per_team(pilot)
+        treated = (when.to_numpy() >= out["pilot_start"].to_numpy() if isinstance(when.dtype, np.dtype)
+                   else (when >= out["pilot_start"]).to_numpy(dtype=bool, na_value=False))
+        treated &= pilot_row
         out["treated"] = treated.astype(int)
-        start_period = np.full(len(teams) + 1, np.nan)
+        period = out["period"].to_numpy()
         has_start = pilot[:-1] & ~np.isnat(start)
-        start_period[:-1][has_start] = self.index(pd.Series(start[has_start])).to_numpy(float)
-        in_start = per_team(pilot) & (out["period"].to_numpy() == per_team(start_period))
+        starts = self.index(pd.Series(start[has_start])).to_numpy()
+        if period.dtype.kind == "i":  # a period no row has (the smallest integer) marks teams without a start
+            start_period = np.full(len(teams) + 1, np.iinfo(period.dtype).min, dtype=period.dtype)
+        else:
+            start_period = np.full(len(teams) + 1, np.nan)
+        start_period[:-1][has_start] = starts
+        in_start = period == per_team(start_period)
+        in_start &= pilot_row
         mixed = np.zeros(len(teams) + 1, dtype=bool)  # code -1 (no team) is the last entry
         mixed[codes[in_start & ~treated]] = True
         return out, pd.Series(in_start & mixed[codes], index=out.index)
