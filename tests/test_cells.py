@@ -203,3 +203,15 @@ def test_trend_by_integer_keys_equals_grouping_by_period_and_cohort(seed, cohort
         value=("hours", "median"), rows=("hours", "size"), still_open=("open", "sum"))
     want = want.assign(people=np.nan).reset_index().drop(columns="period").astype({"still_open": int})
     pd.testing.assert_frame_equal(trend(sub), want[TREND_COLUMNS])
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.int64])
+def test_integer_keys_beyond_int32_or_narrow_are_offsets_like_groupby(dtype):
+    """Integer keys become offsets from their smallest value, computed in int32 whatever their own width."""
+    rng = np.random.default_rng(5)
+    base = {np.int8: -100, np.uint16: 60_000, np.int64: 2**40}[dtype]
+    d = pd.DataFrame({"k": (base + rng.integers(0, 120 if dtype is np.int8 else 5_000, 3_000)).astype(dtype),
+                      "y": rng.normal(size=3_000)})
+    got = cell_table(d, ["k"], sums={"sy": d["y"].to_numpy()})
+    want = d.groupby("k", as_index=False, sort=True).agg(size=("y", "size"), sy=("y", "sum"))
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, check_index_type=False)

@@ -28,9 +28,11 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, object, int]:
         v = values.to_numpy()
         lo, hi = int(v.min()), int(v.max())
         if hi - lo < 1_000_000:  # codes are offsets; levels no row has are never cells
-            # 0 <= v - lo < 2^31: int32 arithmetic gives it even where v itself wraps around in int32
-            return np.subtract(v, lo, dtype=np.int32, casting="unsafe"), np.arange(lo, hi + 1).astype(v.dtype), \
-                hi - lo + 1
+            if -(2**31) <= lo and hi < 2**31:  # the values fit int32: subtract there (one narrow array)
+                codes = np.subtract(v, lo, dtype=np.int32, casting="unsafe")
+            else:
+                codes = (v - v.dtype.type(lo)).astype(np.int32)
+            return codes, np.arange(lo, hi + 1).astype(v.dtype), hi - lo + 1
     codes, uniques = pd.factorize(values, sort=values.dtype == object)
     if values.dtype != object:  # e.g. Arrow strings: encoded by Arrow, sorted here (pandas' sort is slow there)
         try:
