@@ -168,3 +168,24 @@ def test_cli_validates_and_reports_from_postgres(pg_url, tmp_path):
     assert doc["input_fingerprint"] == peereval.load(url, cutoff="2026-10-31").fingerprint
     assert doc["parameters"]["data_dir"] == url
     assert "Data-quality ledger" in (out / MONTH / "index.html").read_text() or doc["data_quality"]
+
+
+def test_fingerprint_is_the_sha256_of_each_tables_arrow_stream():
+    """Independent computation: the whole IPC stream in memory, hashed once (what fingerprint streams)."""
+    import hashlib
+
+    import pyarrow as pa
+
+    from peereval.data.database import fingerprint
+
+    tables = {"b": pa.table({"x": list(range(5000)), "s": [f"id{i}" for i in range(5000)]}),
+              "a": pa.table({"d": pa.array([None, 1.5, 2.0])})}
+    expected = hashlib.sha256()
+    for name in ("a", "b"):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, tables[name].schema) as writer:
+            writer.write_table(tables[name], max_chunksize=1 << 20)
+        expected.update(name.encode() + b"\0" + sink.getvalue().to_pybytes() + b"\0")
+    expected.update(b"program.toml\0[program]")
+    assert fingerprint(tables, "[program]") == expected.hexdigest()
+    assert fingerprint(tables, None) != fingerprint(tables, "[program]")

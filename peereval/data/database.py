@@ -191,16 +191,34 @@ def canonical(table: pa.Table) -> pa.Table:
     return table.take(order)
 
 
+class _Digesting:
+    """A write-only file that feeds what is written to a hash (for Arrow's IPC writer)."""
+
+    closed = False
+
+    def __init__(self, digest: hashlib._Hash) -> None:
+        self.digest = digest
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def fingerprint(tables: dict[str, pa.Table], config_text: str | None) -> str:
     """sha256 over each table's name, column names and types, and its rows (Arrow IPC, canonical order)."""
     digest = hashlib.sha256()
     for name in sorted(tables):
         table = tables[name]
         digest.update(name.encode() + b"\0")
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
+        # the stream goes straight into the hash: no second copy of every row in memory
+        with pa.ipc.new_stream(pa.PythonFile(_Digesting(digest), mode="w"), table.schema) as writer:
             writer.write_table(table, max_chunksize=1 << 20)
-        digest.update(sink.getvalue())
         digest.update(b"\0")
     if config_text is not None:
         digest.update(b"program.toml\0" + config_text.encode())
