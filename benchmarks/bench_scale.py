@@ -144,17 +144,17 @@ _PEAK_OF = (
 )
 
 
-def _report(folder: Path) -> dict:
+def _report(folder: Path | str, out: Path | None = None, extra: list[str] | None = None) -> dict:
     """The whole `peereval report` (CLI, fresh process); peak = largest process (runner or kernel).
 
     The CLI runs under a small wrapper process so that the peak is this run's own (this process's
     RUSAGE_CHILDREN would be the largest of every run so far).
     """
-    out = Path(tempfile.mkdtemp())
+    out = out or Path(tempfile.mkdtemp())
     cli = Path(sys.executable).with_name("peereval")
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _PEAK_OF, str(cli), "report", str(folder), "--month", MONTH,
-                           "--out", str(out)], capture_output=True, text=True)
+                           "--out", str(out), *(extra or [])], capture_output=True, text=True)
     wall = time.perf_counter() - t0
     peak = next((int(ln.split()[1]) for ln in proc.stderr.splitlines() if ln.startswith("PEAK_KB ")), 0) / 1024
     res = {"stage_s": wall, "max_rss_mb": peak}
