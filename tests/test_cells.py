@@ -215,3 +215,17 @@ def test_integer_keys_beyond_int32_or_narrow_are_offsets_like_groupby(dtype):
     got = cell_table(d, ["k"], sums={"sy": d["y"].to_numpy()})
     want = d.groupby("k", as_index=False, sort=True).agg(size=("y", "size"), sy=("y", "sum"))
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, check_index_type=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.text(max_size=3)), max_size=30),
+       dtype=st.sampled_from([object, "string[pyarrow]"]))
+def test_sorted_codes_are_pandas_sorted_factorize(values, dtype):
+    """twfe.sorted_codes (shared by cell keys, team codes and codes_of) = pd.factorize(sort=True)."""
+    from peereval.estimate.twfe import sorted_codes
+
+    s = pd.Series(values, dtype=dtype)
+    codes, uniques = sorted_codes(s)
+    want_codes, want_uniques = pd.factorize(s.astype(object), sort=True)
+    assert codes.tolist() == want_codes.tolist()
+    assert list(np.asarray(uniques, dtype=object)) == list(want_uniques)

@@ -68,6 +68,26 @@ def sorted_category_codes(series: pd.Series) -> tuple[np.ndarray, pd.Index] | No
     return np.where(raw >= 0, rank[np.maximum(raw, 0)], -1).astype(np.intp), present[order]
 
 
+def sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes of the values in their sorted order (-1: missing) and the sorted distinct values.
+
+    pandas sorts object values itself; other dtypes (e.g. Arrow strings, where pandas' sort is
+    slow) are encoded unsorted and their few distinct values ranked here. Mixed kinds of values
+    that do not sort together take pandas' own sorting.
+    """
+    if values.dtype == object:
+        return pd.factorize(values, sort=True)
+    codes, uniques = pd.factorize(values)
+    try:
+        order = np.argsort(np.asarray(uniques, dtype=object), kind="stable")
+    except TypeError:
+        return pd.factorize(values, sort=True)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1) if len(order) else codes
+    return codes, uniques.take(order)
+
+
 def codes_of(series: pd.Series) -> tuple[np.ndarray, int]:
     """Codes in the sorted order of the values, whatever the column's dtype.
 
@@ -80,7 +100,7 @@ def codes_of(series: pd.Series) -> tuple[np.ndarray, int]:
         if ranked is not None:
             return ranked[0], len(ranked[1])
         series = series.astype(object)  # mixed kinds of labels: pandas' own sorting of the values
-    codes, uniques = pd.factorize(series, sort=True)
+    codes, uniques = sorted_codes(series)
     return codes.astype(np.intp, copy=False), len(uniques)
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from peereval.estimate.twfe import sorted_codes
+
 _DENSE_LIMIT = 50_000_000  # combined codes up to this size are counted densely
 
 
@@ -33,17 +35,7 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, object, int]:
             else:
                 codes = (v - v.dtype.type(lo)).astype(np.int32)
             return codes, np.arange(lo, hi + 1).astype(v.dtype), hi - lo + 1
-    codes, uniques = pd.factorize(values, sort=values.dtype == object)
-    if values.dtype != object:  # e.g. Arrow strings: encoded by Arrow, sorted here (pandas' sort is slow there)
-        try:
-            order = np.argsort(np.asarray(uniques, dtype=object), kind="stable")
-        except TypeError:  # mixed kinds of values: pandas' own sorting
-            codes, uniques = pd.factorize(values, sort=True)
-        else:
-            rank = np.empty(len(order), dtype=np.int64)
-            rank[order] = np.arange(len(order))
-            codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1) if len(order) else codes
-            uniques = uniques.take(order)
+    codes, uniques = sorted_codes(values)
     return codes, uniques, len(uniques)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from peereval.data.cohort import CohortData
-from peereval.estimate.twfe import sorted_category_codes
+from peereval.estimate.twfe import sorted_category_codes, sorted_codes
 from peereval.outcomes.cells import cell_table
 from peereval.outcomes.declare import Outcome
 from peereval.periods import Calendar
@@ -151,19 +151,8 @@ def team_codes(frame: pd.DataFrame) -> pd.DataFrame:
         if len(cats) != len(team.cat.categories) or not cats.equals(team.cat.categories):
             frame["team"] = pd.Series(pd.Categorical.from_codes(codes, cats), index=frame.index)
         return frame
-    codes, uniques = pd.factorize(team, sort=team.dtype == object)  # Arrow strings: encoded by Arrow, sorted below
-    uniques = np.asarray(uniques, dtype=object)
-    order = np.arange(len(uniques))
-    if team.dtype != object:
-        try:
-            order = np.argsort(uniques, kind="stable")
-        except TypeError:  # mixed kinds of names: pandas' own sorting
-            codes, uniques = pd.factorize(team, sort=True)
-            uniques = np.asarray(uniques, dtype=object)
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1) if len(rank) else codes
-    frame["team"] = pd.Series(pd.Categorical.from_codes(codes, uniques[order]), index=frame.index)
+    codes, uniques = sorted_codes(team)
+    frame["team"] = pd.Series(pd.Categorical.from_codes(codes, np.asarray(uniques, dtype=object)), index=frame.index)
     return frame
 
 
