@@ -18,8 +18,16 @@ COLORS = {"pilot": "#D55E00", "control": "#0072B2", "pilot team, before start": 
 LABELS = {"pilot": "Pilot teams", "control": "Control teams", "pilot team, before start": "Pilot teams, hired before start"}
 
 
+THEME = {"style": "whitegrid", "context": "notebook", "font_scale": 0.95}  # the report's look, in one place
+
+
 def _style() -> None:
-    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.95)
+    sns.set_theme(**THEME)
+
+
+def theme_rc() -> dict:
+    """:data:`THEME` as rcParams, for a chart drawn inside ``rc_context`` (the process's settings unchanged)."""
+    return {**sns.axes_style(THEME["style"]), **sns.plotting_context(THEME["context"], font_scale=THEME["font_scale"])}
 
 
 def period_start(label: str) -> pd.Timestamp:

@@ -11,10 +11,9 @@ from typing import Any
 
 import matplotlib as mpl
 import numpy as np
-import seaborn as sns
 from matplotlib.figure import Figure
 
-from peereval.report.charts import COLORS
+from peereval.report.charts import COLORS, theme_rc
 from peereval.report.outcome_wording import amount, span
 from peereval.report.present import esc, figure
 
@@ -84,8 +83,7 @@ def _trend_chart(docs: list[dict[str, Any]], keys: list[str], names: dict[str, s
     Drawn in the runner's own process, which may be a researcher's notebook: a bare Figure (no
     pyplot, so no backend is chosen) in the report's style for this chart only.
     """
-    style = {**sns.axes_style("whitegrid"), **sns.plotting_context("notebook", font_scale=0.95)}
-    with mpl.rc_context(style):
+    with mpl.rc_context(theme_rc()):
         return _draw_trend(docs, keys, names)
 
 
