@@ -54,7 +54,7 @@ def read_bounds(label: str) -> tuple[pd.Timestamp, pd.Timestamp]:
         return start, start + pd.Timedelta(days=7)
     raise ValueError(f"{label!r} is neither a month (YYYY-MM) nor an ISO week (YYYY-Www)")
 
-def _months(values: np.ndarray) -> np.ndarray:
+def month_numbers(values: np.ndarray) -> np.ndarray:
     """Months since year 0 (year × 12 + month − 1) of datetime64 values (NaT: any number; the caller masks it).
 
     A date's month depends on its day only: days are whole divisions, and a table of the days
@@ -109,7 +109,7 @@ class Calendar:
             return ts.year * 12 + ts.month - 1
         if isinstance(ts.dtype, np.dtype) and ts.dtype.kind == "M":  # tz-naive: months by numpy, no fields
             values = ts.to_numpy()
-            months = _months(values)
+            months = month_numbers(values)
             nat = np.isnat(values)
             return pd.Series(np.where(nat, np.nan, months) if nat.any() else months.astype(np.int32, copy=False),
                              index=ts.index, name=ts.name)

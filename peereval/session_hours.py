@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from peereval.data.cohort import CohortData
+from peereval.periods import month_numbers
 
 HOURS = ("sessions", "attendee_hours", "facilitator_hours", "person_hours")
 
@@ -121,8 +122,7 @@ def per_team_month(frame: pd.DataFrame, who: pd.DataFrame, data: CohortData, mon
 def _month_numbers(dates: pd.Series) -> np.ndarray:
     """year × 12 + month − 1 of each date (-1 for a blank)."""
     values = pd.to_datetime(dates).to_numpy()
-    months = values.astype("datetime64[M]").astype(np.int64) + 1970 * 12
-    return np.where(np.isnat(values), -1, months)
+    return np.where(np.isnat(values), -1, month_numbers(values))
 
 
 def _label_numbers(labels: pd.Series) -> np.ndarray:

@@ -96,3 +96,19 @@ def test_start_on_the_first_leaves_nothing_out(sample):
 def test_committed_sample_has_no_mixed_start_month(sample):
     """First-Monday starts with no weekend tickets before them: the start months stay whole."""
     assert TRANSITION_REASON not in build_all(sample)["bug_turnaround"].excluded
+
+
+@settings(max_examples=60, deadline=None)
+@given(days=st.lists(st.one_of(st.none(), st.integers(-800_000, 800_000)), max_size=40),
+       unit=st.sampled_from(["ns", "us", "s"]))
+def test_month_numbers_are_numpys_months(days, unit):
+    """periods.month_numbers (a day table; used by Calendar.index and the investment rows) = numpy's months."""
+    from peereval.periods import month_numbers
+
+    lo, hi = (-100_000, 100_000) if unit == "ns" else (-800_000, 800_000)  # ns dates stop at 1677/2262
+    values = np.array([np.datetime64("NaT") if d is None else np.datetime64(min(max(d, lo), hi), "D")
+                       for d in days], dtype="datetime64[D]").astype(f"datetime64[{unit}]")
+    want = values.astype("datetime64[M]").astype(np.int64) + 1970 * 12
+    got = month_numbers(values)
+    known = ~np.isnat(values)
+    assert got[known].tolist() == want[known].tolist()
