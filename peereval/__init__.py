@@ -1,8 +1,9 @@
 """peereval: did our peer-to-peer learning program work?
 
-Researchers: ``peereval.load`` a data folder, then ``peereval.effect`` / ``peereval.panel`` (the
-report's outcomes with your own choices), ``peereval.compute_kpis``, ``peereval.estimate`` and
-``peereval.table``.
+Researchers: ``peereval.load`` a data folder or database, then ``peereval.effect`` /
+``peereval.panel`` (the report's outcomes with your own choices), ``peereval.compute_kpis``,
+``peereval.estimate`` and ``peereval.table``. ``peereval.load_aggregated`` leaves a database's clean
+tickets in the database, summed there, for ``effect`` and ``panel``.
 Coordinators: ``peereval report DATA --month YYYY-MM`` on the command line.
 """
 
@@ -33,6 +34,7 @@ __all__ = [
     "effects",
     "estimate",
     "load",
+    "load_aggregated",
     "panel",
     "table",
 ]
@@ -46,6 +48,8 @@ def __getattr__(name: str):
         return importlib.import_module(f"peereval.{name}")
     if name in ("effect", "panel"):
         return getattr(importlib.import_module("peereval.research"), name)
+    if name in ("load_aggregated", "EngineData"):
+        return getattr(importlib.import_module("peereval.engine"), name)
     if name == "table":
         return importlib.import_module("peereval.tables").table
     if name in ("compute_kpis", "KPIResult"):

@@ -145,7 +145,7 @@ def variability(frame: OutcomeFrame) -> dict[str, float] | None:
 def latest_month(data: CohortData) -> str | None:
     """The last calendar month with any dated activity (any table, outcome tables included)."""
     candidates = [
-        data.tickets["created_at"].max(), data.sessions["date"].max(),
+        data.ticket_span()[1], data.sessions["date"].max(),
         data.surveys["date"].max(), data.milestones["date"].max(), data.people["hire_date"].max(),
     ]
     for frame in data.outcome_tables.values():

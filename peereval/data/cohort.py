@@ -66,6 +66,17 @@ class CohortData:
     files: dict[str, str] = field(default_factory=dict)
     missing_tables: tuple[str, ...] = ()
     outcome_tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # declared tables outside the contract
+    # first and last created_at of tickets summed in the database and not fetched (peereval.engine)
+    tickets_elsewhere: tuple[pd.Timestamp, pd.Timestamp] | None = None
+
+    def ticket_span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First and last ``created_at`` of every ticket counted (NaT when there are none)."""
+        created = self.tickets["created_at"]
+        first, last = created.min(), created.max()
+        if self.tickets_elsewhere is not None:
+            first = min(x for x in (first, self.tickets_elsewhere[0]) if pd.notna(x))
+            last = max(x for x in (last, self.tickets_elsewhere[1]) if pd.notna(x))
+        return first, last
 
     def provided(self, table: str) -> bool:
         return table not in self.missing_tables
@@ -134,7 +145,12 @@ def load(path: str | Path, cutoff=None, *, strict: bool = False,
         >>> data.ledger.to_dict()["tickets"]["excluded"]
         {'ticket type not counted (only bug)': 1377}
     """
-    source = open_source(path, config_file)
+    return load_from(open_source(path, config_file), cutoff, strict=strict, config=config, progress=progress)
+
+
+def load_from(source, cutoff=None, *, strict: bool = False, config: ProgramConfig | None = None,
+              progress: Callable[[str], None] | None = None) -> CohortData:
+    """:func:`load` from an open source (``peereval.data.sources``), which is closed at the end."""
     try:
         return _load(source, cutoff, strict, config, progress or (lambda _: None))
     finally:
@@ -163,7 +179,7 @@ def _load(source, cutoff, strict: bool, config: ProgramConfig | None, progress: 
         out.problems.extend(probs)
         if raw is not None:
             raws[name] = raw
-            out.rows_read[name] = len(raw.frame)
+            out.rows_read[name] = len(raw.frame) + source.rows_elsewhere(name)
             progress(f"read {name}: {_rate(len(raw.frame), time.perf_counter() - started)}")
     started = time.perf_counter()
     total = sum(out.rows_read.values())

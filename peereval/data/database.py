@@ -57,11 +57,11 @@ def display(target: object) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -134,7 +134,7 @@ class Database:
 
     def _columns(self) -> dict[str, list[str]]:
         rows = self.query("SELECT table_name, column_name FROM information_schema.columns "
-                          f"WHERE table_schema = {_literal(self.schema)} ORDER BY table_name, ordinal_position")
+                          f"WHERE table_schema = {literal(self.schema)} ORDER BY table_name, ordinal_position")
         out: dict[str, list[str]] = {}
         for table, column in zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True):
             out.setdefault(table.lower(), []).append(column)
@@ -148,13 +148,17 @@ class Database:
         if table not in self.tables:
             return None
         found = self.query("SELECT table_name FROM information_schema.tables "
-                           f"WHERE table_schema = {_literal(self.schema)}").column(0).to_pylist()
+                           f"WHERE table_schema = {literal(self.schema)}").column(0).to_pylist()
         return next((t for t in found if t.lower() == table), table)
 
-    def read(self, table: str, columns: list[str]) -> pa.Table:
-        """``SELECT`` the named columns (as stored) of one table, in canonical order."""
-        cols = ", ".join(_quote(c) for c in columns)
-        sql = f"SELECT {cols} FROM {_quote(self.schema)}.{_quote(self.stored_name(table) or table)}"
+    def qualified(self, table: str) -> str:
+        """``"schema"."table"`` as stored, quoted for SQL."""
+        return f"{quote(self.schema)}.{quote(self.stored_name(table) or table)}"
+
+    def read(self, table: str, columns: list[str], where: str | None = None) -> pa.Table:
+        """``SELECT`` the named columns (as stored) of one table (the rows ``where`` holds for), in canonical order."""
+        cols = ", ".join(quote(c) for c in columns)
+        sql = f"SELECT {cols} FROM {self.qualified(table)}" + (f" WHERE {where}" if where else "")
         return canonical(self.query(sql))
 
     def config_text(self) -> str | None:

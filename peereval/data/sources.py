@@ -47,6 +47,10 @@ class FolderSource:
     def read(self, name: str, where: Path, spec: TableSpec) -> tuple[RawTable | None, list[Problem]]:
         return read_table(name, where, compact=True)
 
+    def rows_elsewhere(self, name: str) -> int:
+        """Rows read but not fetched: none for files."""
+        return 0
+
     def fingerprint(self, found: dict[str, Path]) -> str:
         return fingerprint(self.folder, found, self.config_file)
 
@@ -63,8 +67,13 @@ class FolderSource:
 class DatabaseSource:
     """A DuckDB file or a PostgreSQL database whose tables carry the contract's names."""
 
-    def __init__(self, target: str | Path, config_file: str | Path | None = None):
+    def __init__(self, target: str | Path, config_file: str | Path | None = None, *,
+                 fetch_only: dict[str, tuple[str, int]] | None = None):
+        """``fetch_only``: ``{table: (SQL condition, rows left out)}`` reads only the rows the condition
+        holds for; the others (already known to pass every check, see :mod:`peereval.engine`) still
+        count as read, and as used."""
         self.db = database.Database.open(str(target))
+        self.fetch_only = dict(fetch_only or {})
         self.config_file = Path(config_file) if config_file else None
         self.name = self.db.name
         local = self.db.kind == "duckdb" and "://" not in str(target)
@@ -103,7 +112,7 @@ class DatabaseSource:
             wanted = list(by_name)  # a column is missing: read them all so the message can suggest a rename
         columns = [by_name[c][0] for c in wanted if c in by_name]
         try:
-            table = self.db.read(name, columns)
+            table = self.db.read(name, columns, self.fetch_only.get(name, (None, 0))[0])
         except Exception as exc:  # noqa: BLE001 - the driver's error, named with the table
             return None, [Problem(name, f"cannot be read ({type(exc).__name__}: {str(exc).strip()[:200]})",
                                   "check that this user may read the table")]
@@ -114,6 +123,10 @@ class DatabaseSource:
         ids = tuple(c.name for c in spec.columns if c.kind == "id")
         labels = database.RowLabels(table, spec.key, ids)
         return RawTable(name, Path(name), frame, labels), []
+
+    def rows_elsewhere(self, name: str) -> int:
+        """Rows of ``name`` that passed every check in the database and were not fetched."""
+        return self.fetch_only.get(name, (None, 0))[1]
 
     def fingerprint(self, found: dict[str, str]) -> str:
         return database.fingerprint({n: t for n, t in self._tables.items() if n in found}, self.config_text())

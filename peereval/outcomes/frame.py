@@ -69,14 +69,16 @@ class OutcomeFrame:
         return self.__dict__["_cells"].copy()
 
     def adjustment_cells(self) -> pd.DataFrame:
-        """Used rows by (team, period, adjustment levels): count ``n``, mean ``y``, ``treated``, ``cohort``.
+        """Used rows by (team, period, adjustment levels): count ``n`` (weight for weighted rows), mean ``y``, ``treated``, ``cohort``.
 
         The same table as :func:`peereval.outcomes.adjust.adjustment_cells` of the used rows (for
         unweighted rows; its fallback otherwise), from the pass over the rows that :meth:`cells` shares.
         """
         fine = self._fine()
         keys = ["team", "period", *[c for c in self.outcome.adjust_for if c in self.rows.columns]]
-        if fine is None or self.weight:
+        if fine is None and self.weight:
+            raise ValueError("treated or cohort varies within a (team, period) cell of weighted rows")
+        if fine is None:
             from peereval.outcomes.adjust import adjustment_cells
 
             return adjustment_cells(self.rows, self.outcome.adjust_for, mask=self.rows["used"].to_numpy(bool))

@@ -21,7 +21,7 @@ PRE_START = "pilot team, before start"
 
 def data_start(data: CohortData, milestones: pd.DataFrame) -> pd.Timestamp | None:
     """First day of the first month with any activity (tickets, sessions, milestones)."""
-    firsts = [data.tickets["created_at"].min(), data.sessions["date"].min(), milestones["date"].min()]
+    firsts = [data.ticket_span()[0], data.sessions["date"].min(), milestones["date"].min()]
     firsts = [f for f in firsts if pd.notna(f)]
     return min(firsts).to_period("M").start_time if firsts else None
 

@@ -1,0 +1,224 @@
+"""Tickets summed in the database (peereval.engine) give what fetching every row gives.
+
+The same database is read twice: whole (``peereval.load``, itself tested against folders in
+test_database_source.py) and with the clean tickets left to the engine (``load_aggregated``).
+The ledger must be equal, and the effect, its interval, p-value, event study, placebo and the
+panel equal to 1e-9. Messy tickets (whitespace of every kind, blanks, repeated ids, unknown
+teams, header-like rows, times out of order, other types, rows after the cutoff) are drawn by
+Hypothesis, so the SQL's idea of a clean row is checked against the loader's rules.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from conftest import SAMPLE
+from db_support import postgres_server, unavailable
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import peereval
+from peereval.engine import EngineData, load_aggregated
+from peereval.errors import ArgumentError, DataError
+
+TABLES = ("teams", "people", "sessions", "attendance", "milestones", "surveys")
+CUTOFF = "2026-10-31"
+
+
+def _sample_tickets() -> pd.DataFrame:
+    t = pd.read_csv(SAMPLE / "tickets.csv", dtype=str, keep_default_na=False)
+    for col in ("created_at", "resolved_at"):
+        t[col] = pd.to_datetime(t[col].replace("", None))
+    return t.replace("", None)
+
+
+def to_duckdb(path: Path, tickets: pd.DataFrame, teams: pd.DataFrame | None = None) -> Path:
+    """The sample's tables with DuckDB's inferred types, and ``tickets`` as given (typed timestamps)."""
+    path.unlink(missing_ok=True)
+    with duckdb.connect(str(path)) as con:
+        for t in TABLES:
+            if t == "teams" and teams is not None:
+                con.register("teams_frame", teams)
+                con.execute("CREATE TABLE teams AS SELECT * FROM teams_frame")
+            else:
+                con.execute(f"CREATE TABLE {t} AS SELECT * FROM read_csv(?, header = true)", [str(SAMPLE / f"{t}.csv")])
+        con.register("tickets_frame", pa.Table.from_pandas(tickets, preserve_index=False))
+        con.execute("CREATE TABLE tickets AS SELECT * FROM tickets_frame")
+        con.execute("CREATE TABLE program (toml VARCHAR)")
+        con.execute("INSERT INTO program VALUES (?)", [(SAMPLE / "program.toml").read_text(encoding="utf-8")])
+    return path
+
+
+def assert_close(a, b, path=""):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), f"{path}: {set(a) ^ set(b)}"
+        for k in a:
+            assert_close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(a) and math.isnan(b)), \
+            f"{path}: {a} != {b}"
+    else:
+        assert a == b, f"{path}: {a!r} != {b!r}"
+
+
+def assert_same_analysis(target, **kwargs) -> EngineData:
+    """Whole rows and engine sums agree: ledger, effect (with event study and placebo), panel."""
+    whole = peereval.load(target, cutoff=CUTOFF)
+    summed = load_aggregated(target, CUTOFF)
+    assert summed.ledger.to_dict() == whole.ledger.to_dict()
+    a, b = peereval.effect(whole, "bug_turnaround", **kwargs), peereval.effect(summed, "bug_turnaround", **kwargs)
+    assert_close(a.to_dict(), b.to_dict(), "effect")
+    if a.events is not None:
+        pd.testing.assert_frame_equal(a.events.summary(), b.events.summary(), rtol=1e-9)
+    period = kwargs.get("period", "month")
+    pa_, pb = (peereval.panel(d, "bug_turnaround", period=period, where=kwargs.get("where"),
+                              window_days=kwargs.get("window_days")) for d in (whole, summed))
+    pd.testing.assert_frame_equal(pa_, pb, rtol=1e-12, check_dtype=False, check_categorical=False)
+    return summed
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory) -> Path:
+    return to_duckdb(tmp_path_factory.mktemp("engine") / "sample.duckdb", _sample_tickets())
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"period": "week"}, {"where": {"priority": ["P1", "P2"]}, "window_days": 60},
+                                    {"cluster": ["team", "period"]}])
+def test_sample_in_duckdb_gives_the_rows_results(sample_db, kwargs):
+    summed = assert_same_analysis(sample_db, **kwargs)
+    assert summed.engine_rows == 10022  # every bug ticket before the cutoff; the other types were fetched
+
+
+def test_nothing_stays_in_the_database_when_the_columns_are_text(tmp_path):
+    tickets = _sample_tickets().astype({"created_at": str, "resolved_at": str}).replace("NaT", None)
+    summed = assert_same_analysis(to_duckdb(tmp_path / "text.duckdb", tickets))
+    assert summed.engine_rows == 0
+    assert summed.why_fetched == "tickets.created_at is stored as varchar, not as a timestamp without time zone"
+
+
+def test_a_pilot_start_with_a_time_of_day_fetches_every_ticket(tmp_path):
+    teams = pd.read_csv(SAMPLE / "teams.csv")
+    teams["pilot_start"] = pd.to_datetime(teams["pilot_start"]) + pd.Timedelta(hours=13)
+    summed = assert_same_analysis(to_duckdb(tmp_path / "noon.duckdb", _sample_tickets(), teams))
+    assert (summed.engine_rows, summed.why_fetched) == (0, "a pilot_start has a time of day")
+
+
+def test_refusals_name_what_to_change(sample_db):
+    with pytest.raises(ArgumentError, match="needs a cutoff"):
+        load_aggregated(sample_db, None)
+    summed = load_aggregated(sample_db, CUTOFF)
+    onboarding = peereval.effect(summed, "onboarding")  # other tables are fetched whole: as usual
+    assert onboarding.to_dict() == peereval.effect(peereval.load(sample_db, cutoff=CUTOFF), "onboarding").to_dict()
+    with pytest.raises(ArgumentError, match="does not sum"):
+        peereval.effect(summed, "bug_turnaround", covariates=["ticket_id"])
+
+
+SPACES = st.sampled_from([" ", "\t", "\u00a0", "\u2003", "\n", "\x1f"])
+
+
+@st.composite
+def messy(draw) -> pd.DataFrame:
+    """The sample's tickets with a drawn share of rows spoiled in one of the ways exports are."""
+    t = _sample_tickets()
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n = len(t)
+
+    def some(share_max: float) -> np.ndarray:
+        share = draw(st.floats(0, share_max))
+        return np.flatnonzero(rng.random(n) < share)
+
+    for col in ("ticket_id", "team", "priority", "type"):
+        rows = some(0.02)
+        if len(rows):
+            pad = draw(SPACES)
+            side = draw(st.sampled_from(["left", "right", "both"]))
+            vals = t.loc[rows, col].fillna("")
+            t.loc[rows, col] = (pad if side != "right" else "") + vals + (pad if side != "left" else "")
+    t.loc[some(0.01), "priority"] = draw(st.sampled_from(["", "  ", None]))
+    t.loc[some(0.02), "type"] = draw(st.sampled_from(["Bug", "BUG", "feature", "", None, "bug\u00a0"]))
+    t.loc[some(0.003), "team"] = draw(st.sampled_from(["team-zzz", "Team-Alpha", "", None, None, None]))
+    t.loc[some(0.002), "created_at"] = pd.NaT
+    back = some(0.003)
+    t.loc[back, "resolved_at"] = t.loc[back, "created_at"] - pd.Timedelta(hours=2)
+    odd = some(0.003)
+    kind = draw(st.sampled_from(["TICKET-", "ticket_id", "", None]))
+    t.loc[odd, "ticket_id"] = [kind if kind in ("", None) else f"{kind}{i}" for i in range(len(odd))]
+    padded = some(0.003) if draw(st.sampled_from([False, False, True])) else []
+    t = pd.concat([t, t.loc[padded].assign(ticket_id=t.loc[padded, "ticket_id"] + draw(SPACES))], ignore_index=True)
+    n = len(t)
+    again = some(0.003)
+    copies = t.loc[again].copy()
+    if draw(st.sampled_from([False, False, False, True])):
+        copies["priority"] = "P9"  # the same id with other content: a problem to fix
+    t = pd.concat([t, copies], ignore_index=True)
+    return t.sample(frac=1.0, random_state=rng.integers(2**31)).reset_index(drop=True)
+
+
+@pytest.mark.slow
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tickets=messy())
+def test_messy_tickets_give_the_same_ledger_and_effect(tmp_path, tickets):
+    target = to_duckdb(tmp_path / "messy.duckdb", tickets)
+    try:
+        whole = peereval.load(target, cutoff=CUTOFF)
+    except DataError as exc:  # e.g. a repeated id with other content: the same problems either way
+        with pytest.raises(DataError) as again:
+            load_aggregated(target, CUTOFF)
+        assert [str(p) for p in again.value.problems] == [str(p) for p in exc.problems]
+        event("both refuse with the same problems")
+        return
+    event("both load")
+    summed = load_aggregated(target, CUTOFF)
+    assert summed.ledger.to_dict() == whole.ledger.to_dict()
+    a, b = peereval.effect(whole, "bug_turnaround"), peereval.effect(summed, "bug_turnaround")
+    assert_close(a.to_dict(), b.to_dict(), "effect")
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    with postgres_server() as url:
+        yield url
+
+
+def test_postgres_sums_give_the_rows_results(pg_url):
+    """Typed columns (timestamp without time zone) in a real PostgreSQL server, plus messy rows."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    tickets = _sample_tickets()
+    extra = tickets[tickets["type"] == "bug"].head(8).copy()
+    extra["ticket_id"] = extra["ticket_id"] + "\u00a0"  # stripped here: the same id twice, a problem
+    extra.loc[extra.index[:2], "team"] = "team-zzz"
+    tickets = pd.concat([tickets, extra.iloc[5:8].assign(ticket_id=["\u00a0X1", "X2\t", "TICKET-3"])],
+                        ignore_index=True)
+    with adbc.connect(pg_url, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute('DROP SCHEMA IF EXISTS "engine" CASCADE')
+        cur.execute('CREATE SCHEMA "engine"')
+        for t in TABLES:
+            frame = pd.read_csv(SAMPLE / f"{t}.csv", dtype=str, keep_default_na=False)
+            cur.adbc_ingest(t, pa.Table.from_pandas(frame, preserve_index=False), mode="create", db_schema_name="engine")
+        cur.adbc_ingest("tickets", pa.Table.from_pandas(tickets, preserve_index=False), mode="create",
+                        db_schema_name="engine")
+        cur.adbc_ingest("program", pa.table({"toml": [(SAMPLE / "program.toml").read_text(encoding="utf-8")]}),
+                        mode="create", db_schema_name="engine")
+    url = f"{pg_url}?schema=engine"
+    summed = assert_same_analysis(url)
+    assert summed.engine_rows == 10022  # three new ids, fetched (their spaces), the rest stays
+    assert "@127.0.0.1" in repr(summed) and "1380 fetched and checked here" in repr(summed)
+    with adbc.connect(pg_url, autocommit=True) as conn, conn.cursor() as cur:
+        cur.adbc_ingest("tickets", pa.Table.from_pandas(extra.iloc[:2], preserve_index=False), mode="append",
+                        db_schema_name="engine")
+    with pytest.raises(DataError) as whole:  # ids that repeat once stripped: a problem either way
+        peereval.load(url, cutoff=CUTOFF)
+    with pytest.raises(DataError) as summed:
+        load_aggregated(url, CUTOFF)
+    assert [str(p) for p in summed.value.problems] == [str(p) for p in whole.value.problems]
+    assert extra["ticket_id"].iloc[0].strip() in str(whole.value)
