@@ -1,5 +1,8 @@
 """Idempotent upsert of imported rows into the data folder, and the summary of what happened.
 
+:func:`upsert` is the rule, in memory and on text; :func:`plan_table` applies it to a folder's
+CSV file, :mod:`peereval.importers.into_database` to a database table.
+
 Rows are matched by the table's key. A row whose key is new is added; a row whose key exists
 is updated in the columns the importer writes (other columns of that row are kept); rows of the
 target table that the import does not mention — from other sources or earlier exports — are
@@ -13,10 +16,11 @@ import csv
 import io
 import os
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Protocol
 
 from peereval.data.contract import FILE_SUFFIXES
 from peereval.data.reading import normalise_column
@@ -98,6 +102,11 @@ class TableChange:
     unchanged: int
     kept: int
     written: bool
+    stored_as: str = ""  # a database table's "schema.table" ("" for a folder's <table>.csv)
+
+    @property
+    def where(self) -> str:
+        return self.stored_as or f"{self.table}.csv"
 
 
 @dataclass(frozen=True)
@@ -192,9 +201,10 @@ class ImportSummary:
                 f"{self.rows_updated} updated, {self.rows_unchanged} unchanged, {lost} skipped")
         lines = [head + (f", {expected} left out as intended" if expected else "")]
         for c in self.changes:
-            state = "written" if c.written else "unchanged on disk"
+            state = "written" if c.written else ("unchanged in the database" if c.stored_as
+                                                 else "unchanged on disk")
             kept = f", {c.kept} other rows kept" if c.kept else ""
-            lines.append(f"  {c.table}.csv: {c.added} added, {c.updated} updated, "
+            lines.append(f"  {c.where}: {c.added} added, {c.updated} updated, "
                          f"{c.unchanged} unchanged{kept} ({state})")
         if lost:
             for unit in self._units():
@@ -252,17 +262,27 @@ def _read_existing(path: Path, key: tuple[str, ...]) -> tuple[list[str], list[di
     return header, rows
 
 
-def plan_table(folder: Path, table: str, rows: list[dict[str, str]], skips: Skips) -> _Plan:
-    """Upsert ``rows`` into ``folder/<table>.csv`` in memory; nothing is written yet."""
+@dataclass(frozen=True)
+class Upserted:
+    """The target table after an upsert, in memory: header, every row (sorted by key), what changed."""
+
+    header: list[str]
+    rows: list[dict[str, str]]
+    written_columns: list[str]
+    added: int
+    updated: int
+    unchanged: int
+    kept: int
+
+
+def upsert(table: str, header: list[str], existing: list[dict[str, str]], rows: list[dict[str, str]],
+           skips: Skips) -> Upserted:
+    """Upsert ``rows`` into the ``existing`` rows of ``table`` by its key (the rules above).
+
+    Values are compared as text; the rows are new dicts (keys other than the header's are kept,
+    so a caller may carry its own markers through).
+    """
     key, columns = KEYS[table], COLUMNS[table]
-    others = [p.name for p in sorted(folder.glob("*")) if p.stem.lower() == table
-              and p.suffix.lower() in FILE_SUFFIXES and p.suffix.lower() != ".csv"]
-    if others:
-        raise DataError([Problem(others[0], f"the {table} table is kept in another format",
-                                 f"importers write {table}.csv: convert {others[0]} to CSV first, "
-                                 "or remove it")])
-    path = folder / f"{table}.csv"
-    header, existing = _read_existing(path, key) if path.exists() else ([], [])
     # the columns this import writes (an export without rows still writes a complete header)
     written_cols = [c for c in columns if any(c in r for r in rows)] or [c for c in columns if c != "email"]
     header = header + [c for c in columns if c in written_cols and c not in header]
@@ -293,15 +313,29 @@ def plan_table(folder: Path, table: str, rows: list[dict[str, str]], skips: Skip
             added += 1
             out.append(values)
     out.sort(key=lambda r: tuple(r.get(c, "") for c in key))
+    kept = len(existing) - sum(len(index[k]) for k in latest if k in index)
+    return Upserted(header, out, written_cols, added, updated, unchanged, kept)
+
+
+def plan_table(folder: Path, table: str, rows: list[dict[str, str]], skips: Skips) -> _Plan:
+    """Upsert ``rows`` into ``folder/<table>.csv`` in memory; nothing is written yet."""
+    others = [p.name for p in sorted(folder.glob("*")) if p.stem.lower() == table
+              and p.suffix.lower() in FILE_SUFFIXES and p.suffix.lower() != ".csv"]
+    if others:
+        raise DataError([Problem(others[0], f"the {table} table is kept in another format",
+                                 f"importers write {table}.csv: convert {others[0]} to CSV first, "
+                                 "or remove it")])
+    path = folder / f"{table}.csv"
+    header, existing = _read_existing(path, KEYS[table]) if path.exists() else ([], [])
+    merged = upsert(table, header, existing, rows, skips)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    for r in out:
-        writer.writerow([r.get(c, "") for c in header])
+    writer.writerow(merged.header)
+    for r in merged.rows:
+        writer.writerow([r.get(c, "") for c in merged.header])
     content = buf.getvalue()
     same = path.exists() and path.read_bytes() == content.encode("utf-8")
-    kept = len(existing) - sum(len(index[k]) for k in latest if k in index)
-    change = TableChange(table, added, updated, unchanged, kept, written=not same)
+    change = TableChange(table, merged.added, merged.updated, merged.unchanged, merged.kept, written=not same)
     return _Plan(path, None if same else content, change)
 
 
@@ -315,7 +349,13 @@ def write_plans(plans: list[_Plan]) -> None:
         os.replace(tmp, plan.path)
 
 
-def summarise(kind: str, source: Path, plans: list[_Plan], skips: Skips,
+class Planned(Protocol):
+    """A table's planned change (a folder's file or a database table)."""
+
+    change: TableChange
+
+
+def summarise(kind: str, source: Path, plans: Sequence[Planned], skips: Skips,
               accepted: bool = False) -> ImportSummary:
     changes = tuple(p.change for p in plans)
     return ImportSummary(
