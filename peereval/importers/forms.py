@@ -22,7 +22,14 @@ from peereval.data.reading import normalise_column
 from peereval.errors import DataError, Problem
 from peereval.importers.dates import GOOGLE_FORMATS, UNREADABLE, date_reader, day_text
 from peereval.importers.merge import Skips
-from peereval.importers.sources import SourceTable, is_outsider, people_by_email, read_source, text
+from peereval.importers.sources import (
+    SourceTable,
+    Target,
+    is_outsider,
+    people_by_email,
+    read_source,
+    text,
+)
 
 SETTINGS = {"people": dict, "likert": dict, "questions": list, "comment_question": str,
             "comment_on": str, "date_format": str, "locale": str, "timezone": (str, dict)}
@@ -81,7 +88,7 @@ def _flavour(src: SourceTable) -> tuple[str, str, str, set[str]]:
                              "(.csv), or Microsoft Forms › Responses › Open in Excel", column="Timestamp")])
 
 
-def extract(source: Path, settings: dict, into: Path, skips: Skips) -> dict[str, list[dict]]:
+def extract(source: Path, settings: dict, into: Target, skips: Skips) -> dict[str, list[dict]]:
     """Rows of ``surveys.csv`` from a Google Forms or Microsoft Forms export.
 
     Example::

@@ -28,6 +28,7 @@ from pathlib import Path
 from peereval.errors import DataError, Problem
 from peereval.importers.dates import parse, timestamp_text
 from peereval.importers.merge import Skips
+from peereval.importers.sources import Target
 
 SETTINGS = {"repo": str, "labels": dict, "bug_labels": list, "priority_labels": dict}
 TABLES = ("tickets",)
@@ -100,7 +101,7 @@ def _label_names(item: dict) -> list[str]:
     return out
 
 
-def extract(source: Path, settings: dict, into: Path, skips: Skips) -> dict[str, list[dict]]:
+def extract(source: Path, settings: dict, into: Target, skips: Skips) -> dict[str, list[dict]]:
     """Rows of ``tickets.csv`` from a ``gh`` or REST API issues export.
 
     Example::

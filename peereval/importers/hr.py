@@ -17,7 +17,7 @@ from pathlib import Path
 from peereval.errors import DataError, Problem
 from peereval.importers.dates import UNREADABLE, date_reader, day_text
 from peereval.importers.merge import Skips
-from peereval.importers.sources import read_source, text
+from peereval.importers.sources import Target, read_source, text
 
 SETTINGS = {"columns": dict, "teams": dict, "date_format": str, "locale": str, "timezone": (str, dict)}
 TABLES = ("people",)
@@ -56,7 +56,7 @@ def column_map(settings: dict) -> dict[str, str]:
     return out
 
 
-def extract(source: Path, settings: dict, into: Path, skips: Skips) -> dict[str, list[dict]]:
+def extract(source: Path, settings: dict, into: Target, skips: Skips) -> dict[str, list[dict]]:
     """Rows of ``people.csv`` from an HR export.
 
     Example::

@@ -38,7 +38,7 @@ import x_wr_timezone
 
 from peereval.errors import DataError, Problem
 from peereval.importers.merge import Skips
-from peereval.importers.sources import is_outsider, people_by_email, person_ids
+from peereval.importers.sources import Target, is_outsider, people_by_email, person_ids
 
 SETTINGS = {"formats": dict, "default_format": str, "people": dict, "partstat": dict, "team": str,
             "until": str, "timezone": str, "default_facilitator": str}
@@ -232,7 +232,7 @@ def _format(ev: icalendar.Event, formats: dict[str, str], default: str) -> tuple
     return (default or None), summary
 
 
-def _default_facilitator(settings: dict, people: dict[str, str], into: Path) -> str | None:
+def _default_facilitator(settings: dict, people: dict[str, str], into: Target) -> str | None:
     value = settings.get("default_facilitator", "").strip()
     if not value:
         return None
@@ -250,7 +250,7 @@ def _default_facilitator(settings: dict, people: dict[str, str], into: Path) -> 
     return value
 
 
-def extract(source: Path, settings: dict, into: Path, skips: Skips) -> dict[str, list[dict]]:
+def extract(source: Path, settings: dict, into: Target, skips: Skips) -> dict[str, list[dict]]:
     """Rows of ``sessions.csv`` and ``attendance.csv`` from an .ics file.
 
     Example::

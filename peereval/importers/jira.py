@@ -23,7 +23,7 @@ from peereval.importers.dates import (
     timestamp_text,
 )
 from peereval.importers.merge import Skips
-from peereval.importers.sources import SourceTable, read_source, text
+from peereval.importers.sources import SourceTable, Target, read_source, text
 
 SETTINGS = {"team_field": str, "components": dict, "teams": dict, "date_format": str, "locale": str,
             "timezone": (str, dict)}
@@ -50,7 +50,7 @@ def team_source(src: SourceTable, settings: dict, mapping_file: str = "mapping.t
     return (field if src.has(field) else None), components
 
 
-def extract(source: Path, settings: dict, into: Path, skips: Skips) -> dict[str, list[dict]]:
+def extract(source: Path, settings: dict, into: Target, skips: Skips) -> dict[str, list[dict]]:
     """Rows of ``tickets.csv`` from a Jira CSV export.
 
     Example::

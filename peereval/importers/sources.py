@@ -17,8 +17,12 @@ from pathlib import Path
 
 from peereval.data.reading import find_files, normalise_column, read_table
 from peereval.errors import DataError, Problem
+from peereval.importers.into_database import DatabaseTarget
 
 MAPPING_SECTIONS = ("jira", "github", "ics", "forms", "hr")
+
+#: where an import goes: a data folder, or a database (its known people are read from there)
+Target = Path | DatabaseTarget
 
 
 @dataclass(frozen=True)
@@ -178,41 +182,45 @@ def load_settings(kind: str, spec: Spec, mapping: Path | None, options: Mapping[
     return section
 
 
-# -- people of the target folder -----------------------------------------------------------------
+# -- people of the target (a folder, or a database) ------------------------------------------------
 
-def people_by_email(folder: Path, extra: Mapping[str, str], section: str) -> dict[str, str]:
-    """lower-cased email → person_id, from the folder's people table plus ``[<section>.people]``."""
+def _people(into: Target) -> tuple[str, list[dict[str, object]]]:
+    """Where the target's people table is (for messages) and its rows (none when there is no table)."""
+    if not isinstance(into, Path):
+        _, rows = into.text_rows("people")
+        return into.where("people"), rows
+    files, _ = find_files(into) if into.is_dir() else ({}, [])
+    if "people" not in files:
+        return "people.csv", []
+    raw, problems = read_table("people", files["people"])
+    if problems:
+        raise DataError(problems)
+    frame = raw.frame
+    wanted = [c for c in ("person_id", "email") if c in frame.columns]
+    return "people.csv", frame[wanted].to_dict("records") if wanted else []
+
+
+def people_by_email(into: Target, extra: Mapping[str, str], section: str) -> dict[str, str]:
+    """lower-cased email → person_id, from the target's people table plus ``[<section>.people]``."""
     found: dict[str, str] = {}
-    files, _ = find_files(folder) if folder.is_dir() else ({}, [])
-    if "people" in files:
-        raw, problems = read_table("people", files["people"])
-        if problems:
-            raise DataError(problems)
-        frame = raw.frame
-        if "email" in frame.columns and "person_id" in frame.columns:
-            for email, pid in zip(frame["email"], frame["person_id"], strict=True):
-                if text(email) and text(pid):
-                    found[text(email).lower()] = text(pid)
+    where, rows = _people(into)
+    for r in rows:
+        email, pid = text(r.get("email")), text(r.get("person_id"))
+        if email and pid:
+            found[email.lower()] = pid
     found.update({k.strip().lower(): v.strip() for k, v in extra.items()})
     if not found:
         raise DataError([Problem(
-            "people.csv", "no email → person_id mapping is available",
+            where, "no email → person_id mapping is available",
             f"import the people first (peereval import hr … with an email column) or list them "
             f'in mapping.toml under [{section}.people] as "ada@example.com" = "P00001"', column="email")])
     return found
 
 
-
-def person_ids(folder: Path) -> set[str]:
-    """The person ids of the folder's people table (empty when there is none)."""
-    files, _ = find_files(folder) if folder.is_dir() else ({}, [])
-    if "people" not in files:
-        return set()
-    raw, problems = read_table("people", files["people"])
-    if problems:
-        raise DataError(problems)
-    frame = raw.frame
-    return {text(p) for p in frame["person_id"]} if "person_id" in frame.columns else set()
+def person_ids(into: Target) -> set[str]:
+    """The person ids of the target's people table (empty when there is none)."""
+    _, rows = _people(into)
+    return {text(r.get("person_id")) for r in rows} - {""}
 
 
 def domain(email: str) -> str:
