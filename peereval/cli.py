@@ -242,15 +242,18 @@ def sample(
 def import_(
     kind: Annotated[str, typer.Argument(help="jira, github, ics, forms or hr")],
     source: Annotated[Path, typer.Argument(help="the exported file")],
-    into: Annotated[Path, typer.Option("--into", help="peereval data folder to add the rows to")],
+    into: Annotated[str, typer.Option("--into", help="where to add the rows: a data folder, a DuckDB file "
+                                      "(exports.duckdb, created if missing) or a PostgreSQL URL "
+                                      "(postgresql://user@host/db?schema=s)")],
     mapping: Annotated[Path | None, typer.Option(help="mapping.toml (teams, columns, keywords)")] = None,
     allow_skips: Annotated[bool, typer.Option(
         "--allow-skips", help="write the import even when it skips more than 5% of the rows")] = False,
 ) -> None:
-    """Import a Jira/GitHub/calendar/survey/HR export into a data folder (idempotent upsert).
+    """Import a Jira/GitHub/calendar/survey/HR export into a data folder or database (idempotent upsert).
 
     Stops (exit 2, nothing written) when more than 5% of the export's rows would be skipped or
-    none imported, listing each reason with its count and fix; --allow-skips accepts them.
+    none imported, listing each reason with its count and fix; --allow-skips accepts them. A
+    database's tables are written in one transaction: a failure leaves them as they were.
     """
     from peereval.errors import ParameterError
     from peereval.importers import KINDS, run_import
