@@ -103,6 +103,20 @@ def test_postgres_gives_the_folders_results(pg_url, folder_results):
         data.fingerprint
 
 
+def test_numeric_columns_are_read_as_their_text(pg_url):
+    """PostgreSQL ``numeric`` reaches Arrow as an opaque type holding text: read as a file's text would be."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    url = to_postgres(pg_url, "num", folder_tables(SAMPLE))
+    with adbc.connect(pg_url, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("ALTER TABLE num.surveys ALTER COLUMN score TYPE numeric USING NULLIF(score, '')::numeric")
+        cur.execute("ALTER TABLE num.sessions ALTER COLUMN duration_minutes TYPE numeric(6, 1) "
+                    "USING NULLIF(duration_minutes, '')::numeric")
+    data = peereval.load(url, cutoff="2026-10-31", config_file=SAMPLE / "program.toml")
+    assert data.ledger.to_dict() == peereval.load(SAMPLE, cutoff="2026-10-31").ledger.to_dict()
+    assert data.surveys["score"].dtype == "float64" and data.sessions["duration_minutes"].notna().all()
+
+
 def test_broken_rows_give_the_same_ledger(pg_url, tmp_path):
     t = {name: pd.read_csv(SAMPLE / f"{name}.csv", dtype=str, keep_default_na=False)
          for name in ("teams", "people", "sessions", "attendance", "milestones", "tickets", "surveys")}

@@ -159,7 +159,7 @@ class Database:
         """``SELECT`` the named columns (as stored) of one table (the rows ``where`` holds for), in canonical order."""
         cols = ", ".join(quote(c) for c in columns)
         sql = f"SELECT {cols} FROM {self.qualified(table)}" + (f" WHERE {where}" if where else "")
-        return canonical(self.query(sql))
+        return canonical(plain(self.query(sql)))
 
     def config_text(self) -> str | None:
         """program.toml's text from the optional ``program`` table (column ``toml``, first row)."""
@@ -175,6 +175,16 @@ class Database:
             self.conn.close()
         except Exception:  # noqa: BLE001 - closing is best effort
             pass
+
+
+def plain(table: pa.Table) -> pa.Table:
+    """Extension columns as their storage: PostgreSQL's ``numeric`` arrives (through ADBC) as an opaque
+    type holding the number's text, which is then read as a file's text would be."""
+    for i, col in enumerate(table.columns):
+        if isinstance(col.type, pa.BaseExtensionType):
+            storage = pa.chunked_array([c.storage for c in col.chunks], type=col.type.storage_type)
+            table = table.set_column(i, table.column_names[i], storage)
+    return table
 
 
 def canonical(table: pa.Table) -> pa.Table:
