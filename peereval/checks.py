@@ -209,16 +209,21 @@ def team_balance(data: CohortData, frames: dict[str, OutcomeFrame] | None = None
         o = frame.outcome
         if o.kind in ("milestone", "rate"):
             continue
-        r = frame.rows
-        before = (r["date"] < first).to_numpy()  # pre-start rows (resolved ones for durations): three columns
-        if o.kind == "duration":
-            before &= ~r["open"].to_numpy(bool)
-        months = max(1, r["period"][before].nunique())
         volume, level = ("bugs per month", "median hours to fix a bug") if key == "bug_turnaround" else \
             (f"{o.name}: rows per month", f"{o.name}: {'median hours' if o.kind == 'duration' else 'mean'}")
-        by_team = r["hours" if o.kind == "duration" else "y"][before].groupby(r["team"][before], observed=True)
-        df[volume] = df["team"].map(by_team.size() / months).fillna(0)
-        df[level] = df["team"].map(by_team.median() if o.kind == "duration" else by_team.mean())
+        if frame.summaries is not None:  # rows kept in a database (peereval.engine)
+            pre, months = frame.summaries.before(first)
+            sizes, levels = pre["size"], pre["median"]
+        else:
+            r = frame.rows
+            before = (r["date"] < first).to_numpy()  # pre-start rows (resolved ones for durations): three columns
+            if o.kind == "duration":
+                before &= ~r["open"].to_numpy(bool)
+            months = max(1, r["period"][before].nunique())
+            by_team = r["hours" if o.kind == "duration" else "y"][before].groupby(r["team"][before], observed=True)
+            sizes, levels = by_team.size(), by_team.median() if o.kind == "duration" else by_team.mean()
+        df[volume] = df["team"].map(sizes / months).fillna(0)
+        df[level] = df["team"].map(levels)
         names += [volume, level]
     hires = data.people[data.people["hire_date"] < first].groupby("team").size()
     df["hires"] = df["team"].map(hires).fillna(0)

@@ -69,6 +69,8 @@ def report(
     strict: Annotated[bool, typer.Option("--strict", help="treat any excluded row as an error")] = False,
     config: ConfigFile = None,
     quiet: Quiet = False,
+    fetch_rows: Annotated[bool, typer.Option("--fetch-rows", help="a database: read every ticket row instead of "
+                                             "letting the database sum the ones that pass every check")] = False,
 ) -> None:
     """Render the report to OUT/YYYY-MM/index.html (monthly) or OUT/YYYY-Www/index.html (weekly), + results.json."""
     from peereval.report.analysis import ReportParameters
@@ -89,7 +91,7 @@ def report(
             min_group_size=min_group_size,
             participation_target=participation_target, sessions_target=sessions_target,
             onboarding_target=onboarding_target, bug_turnaround_target=bug_turnaround_target,
-            alpha=alpha, strict=strict, config=str(config or ""),
+            alpha=alpha, strict=strict, config=str(config or ""), fetch_rows=fetch_rows,
         )
         with _progress(quiet, f"[{m}] ") as progress:
             outcome = run_report(params, out_dir, progress=progress)

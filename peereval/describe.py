@@ -29,6 +29,9 @@ def trend(frame: OutcomeFrame) -> pd.DataFrame:
     no monthly trend (their curves are Kaplan–Meier).
     """
     o, rows = frame.outcome, frame.rows
+    if frame.summaries is not None:  # rows kept in a database (peereval.engine)
+        return frame.summaries.trend()[TREND_COLUMNS] if frame.summaries.rows_in_scope() else \
+            pd.DataFrame(columns=TREND_COLUMNS)
     if o.kind == "milestone" or rows.empty:
         return pd.DataFrame(columns=TREND_COLUMNS)
     try:
@@ -108,18 +111,10 @@ def variability(frame: OutcomeFrame) -> dict[str, float] | None:
     use resolved items only (their log hours are not top-coded); rates treat each team-month
     as one row.
     """
-    rows = frame.rows
-    if frame.outcome.kind == "milestone" or rows.empty:
+    found = _resolved_cells(frame)
+    if found is None:
         return None
-    if frame.outcome.kind == "duration":
-        keep = ~rows["open"].to_numpy(bool)
-        y = np.clip(rows["hours"].to_numpy(float), 1 / 60, None)  # a new array: logged in place
-        np.log(y, out=y)
-    else:
-        keep, y = np.ones(len(rows), dtype=bool), rows["y"].to_numpy(float)
-    if not keep.any():
-        return None
-    c = cell_table(rows, ["team", "period"], mask=keep, sums={"s1": y, "s2": y * y})  # one pass, by codes
+    c, baseline = found
     size = c["size"].to_numpy(float)
     mean = c["s1"].to_numpy() / size
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -138,8 +133,32 @@ def variability(frame: OutcomeFrame) -> dict[str, float] | None:
     out = {"rows_per_cell": per_cell, "sd": math.sqrt(total), "icc": shock / total, "serial_corr": rho,
            "months": int(cells["period"].nunique())}
     if frame.outcome.kind == "duration":
-        out["baseline_hours"] = float(np.median(rows["hours"].to_numpy(float)[keep]))
+        out["baseline_hours"] = baseline
     return out
+
+
+def _resolved_cells(frame: OutcomeFrame) -> tuple[pd.DataFrame, float | None] | None:
+    """Rows by (team, period) with ``size`` and sums ``s1``/``s2`` of the analysis value (resolved items'
+    log hours for durations), and the median hours of those items; None without rows."""
+    rows = frame.rows
+    if frame.outcome.kind == "milestone":
+        return None
+    if frame.summaries is not None:  # rows kept in a database (peereval.engine)
+        c, baseline = frame.summaries.resolved_cells()
+        return None if c.empty else (c, baseline)
+    if rows.empty:
+        return None
+    if frame.outcome.kind == "duration":
+        keep = ~rows["open"].to_numpy(bool)
+        y = np.clip(rows["hours"].to_numpy(float), 1 / 60, None)  # a new array: logged in place
+        np.log(y, out=y)
+    else:
+        keep, y = np.ones(len(rows), dtype=bool), rows["y"].to_numpy(float)
+    if not keep.any():
+        return None
+    c = cell_table(rows, ["team", "period"], mask=keep, sums={"s1": y, "s2": y * y})  # one pass, by codes
+    baseline = float(np.median(rows["hours"].to_numpy(float)[keep])) if frame.outcome.kind == "duration" else None
+    return c, baseline
 
 
 def latest_month(data: CohortData) -> str | None:

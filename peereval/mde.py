@@ -62,7 +62,8 @@ def _did(frame: OutcomeFrame, e: OutcomeEffect, starts, n_pilot: int, n_control:
     rows = frame.rows
     end = frame.calendar.end - np.timedelta64(1, "D") if frame.calendar.end is not None else rows["date"].max()
     cal = frame.calendar
-    months_pre = max(1, cal.index(mid) - int(rows["period"].min()))
+    first = frame.summaries.first_period() if frame.summaries is not None else int(rows["period"].min())
+    months_pre = max(1, cal.index(mid) - first)
     months_post = max(1, cal.index(end) - cal.index(mid) + 1)
     design = DidDesign(n_pilot, n_control, months_pre, months_post, var["rows_per_cell"], var["sd"],
                        icc=var["icc"], serial_corr=var["serial_corr"])

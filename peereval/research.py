@@ -26,15 +26,6 @@ Control = Literal["never_treated", "not_yet_treated"]
 PeriodName = Literal["month", "week"]
 
 
-def _build(data, o: Outcome, cal: Calendar):
-    """The outcome's frame from loaded rows, or from a database's sums (:func:`peereval.engine.load_aggregated`)."""
-    if isinstance(data, CohortData):
-        return build(data, o, cal)
-    from peereval.engine import build as build_in_engine
-
-    return build_in_engine(data, o, cal)
-
-
 def _outcome(data: CohortData, outcome: str | Outcome) -> Outcome:
     if isinstance(outcome, Outcome):
         return outcome
@@ -104,7 +95,7 @@ def effect(data: CohortData, outcome: str | Outcome, *, where: Mapping[str, Sequ
     if period not in ("month", "week"):
         raise ArgumentError(f"period={period!r} is not an option; choose 'month' or 'week'")
     o = _customised(_outcome(data, outcome), data, where, window_days, covariates)
-    frame = _build(data, o, Calendar.of(data, period))
+    frame = build(data, o, Calendar.of(data, period))
     clusters = ["period" if c in ("month", "week", "period") else c for c in ([cluster] if isinstance(cluster, str) else list(cluster))]
     return _effect(frame, conf_level=conf_level, seed=seed, min_group=data.config.min_group_size,
                    cluster=clusters[0] if len(clusters) == 1 else clusters, control=control,
@@ -133,7 +124,7 @@ def panel(data: CohortData, outcome: str | Outcome, *, period: PeriodName = "mon
     """
     o = _customised(_outcome(data, outcome), data, where, window_days, None)
     cal = Calendar.of(data, period)
-    frame = _build(data, o, cal)
+    frame = build(data, o, cal)
     if o.kind == "milestone":
         cols = ["person_id", "team", "cohort", "role", "hire_date", "group", "days", "event", "is_pilot"]
         return frame.used[cols].reset_index(drop=True)

@@ -180,6 +180,33 @@ def test_messy_tickets_give_the_same_ledger_and_effect(tmp_path, tickets):
     assert_close(a.to_dict(), b.to_dict(), "effect")
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.tuples(st.lists(st.integers(0, 40), max_size=60), st.lists(st.integers(0, 40), max_size=9),
+                                st.sampled_from([-100, 0, 100])), min_size=1, max_size=4))
+def test_medians_of_database_and_fetched_values_are_exact(tmp_path_factory, parts):
+    """The database's middle values plus the fetched ones give numpy's median of the union (ties, empty parts,
+    fetched values all below or above the database's, which moves the union's middle furthest)."""
+    from peereval.engine.summaries import medians
+
+    groups = [(kept, [v + shift for v in f]) for kept, f, shift in parts]
+
+    path = tmp_path_factory.mktemp("medians") / "m.duckdb"
+    stored = pd.DataFrame([(g, v / 4) for g, (kept, _) in enumerate(groups) for v in kept], columns=["g", "h"])
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE t (g INTEGER, h DOUBLE)")
+        if len(stored):
+            con.register("frame", stored)
+            con.execute("INSERT INTO t SELECT * FROM frame")
+    fetched = {(g,): np.array(f, dtype=float) / 4 for g, (_, f) in enumerate(groups) if f}
+    got = medians(str(path), "SELECT g AS g0, h FROM t", 1, fetched)
+    for g, (kept, f) in enumerate(groups):
+        union = np.array(kept + f, dtype=float) / 4
+        if len(union):
+            assert got[(g,)] == np.median(union)
+        else:
+            assert (g,) not in got
+
+
 @pytest.fixture(scope="module")
 def pg_url():
     why = unavailable()
@@ -222,3 +249,67 @@ def test_postgres_sums_give_the_rows_results(pg_url):
         load_aggregated(url, CUTOFF)
     assert [str(p) for p in summed.value.problems] == [str(p) for p in whole.value.problems]
     assert extra["ticket_id"].iloc[0].strip() in str(whole.value)
+
+
+def _report_results(target, tmp: Path, config: Path | None = None, **params) -> dict:
+    import json
+
+    from peereval.report.analysis import ReportParameters
+    from peereval.report.runner import run_report
+
+    outcome = run_report(ReportParameters(data_dir=str(target), month="2026-10", config=str(config or ""), **params),
+                         tmp)
+    doc = json.loads(outcome.results.read_text(encoding="utf-8"))
+    return {k: v for k, v in doc.items() if k not in ("input_fingerprint", "parameters", "run",
+                                                      "tickets_summed_in_database")}
+
+
+def test_the_report_from_duckdb_sums_gives_the_folders_results(sample_db, tmp_path):
+    """The whole report (results.json, every number) as from the folder, with the clean tickets summed in DuckDB."""
+    from test_database_source import assert_same
+
+    assert_same(_report_results(SAMPLE, tmp_path / "folder"), _report_results(sample_db, tmp_path / "db"))
+    again = _report_results(sample_db, tmp_path / "rows", fetch_rows=True)
+    assert_same(again, _report_results(sample_db, tmp_path / "db2"))
+
+
+DECLARED = """
+[program]
+ticket_types = ["bug", "incident"]
+
+[[outcomes]]
+name = "Urgent turnaround"
+kind = "duration"
+table = "tickets"
+team = "team"
+start = "created_at"
+end = "resolved_at"
+window_days = 45
+where = { priority = ["p1", "p2"] }
+adjust_for = ["priority", "type"]
+better = "lower"
+"""
+
+
+def test_declared_outcomes_on_tickets(sample_db, tmp_path):
+    """A declared duration with a filter is summed in the database; a share of tickets needs the rows."""
+    from test_database_source import assert_same
+
+    from peereval.report.analysis import ReportParameters, load_for, summarise
+
+    config = tmp_path / "program.toml"
+    config.write_text(DECLARED, encoding="utf-8")
+    params = ReportParameters(data_dir=str(sample_db), month="2026-10", config=str(config)).validate()
+    summed = load_for(params)
+    assert isinstance(summed, EngineData) and summed.engine_rows > 9000
+    whole = summarise(peereval.load(sample_db, cutoff=params.cutoff, config_file=config), params).results()
+    mine = summarise(summed, params).results()
+    assert (whole.pop("tickets_summed_in_database"), mine.pop("tickets_summed_in_database")) == \
+        (0, summed.engine_rows)
+    for doc in (whole, mine):
+        doc.pop("input_fingerprint")
+    assert_same(whole, mine)
+    config.write_text(DECLARED + '\n[[outcomes]]\nname = "P1 share"\nkind = "proportion"\ntable = "tickets"\n'
+                      'team = "team"\ndate = "created_at"\nvalue = "priority"\nbetter = "lower"\n', encoding="utf-8")
+    summed = load_aggregated(sample_db, CUTOFF, config_file=config)
+    assert summed.engine_rows == 0 and "reads tickets as a proportion" in summed.why_fetched

@@ -12,7 +12,14 @@ BUILDERS = {"duration": duration.build, "milestone": milestone.build, "proportio
             "mean": mean.build, "rate": rate.build}
 
 def build(data: CohortData, outcome: Outcome, calendar: Calendar | None = None) -> OutcomeFrame:
-    """The analysis frame of one outcome (derived once; every estimate and view reads it)."""
+    """The analysis frame of one outcome (derived once; every estimate and view reads it).
+
+    ``data`` may also be :class:`~peereval.engine.EngineData`, whose tickets are summed in the database.
+    """
+    if not isinstance(data, CohortData):
+        from peereval.engine import build as build_in_database
+
+        return build_in_database(data, outcome, calendar or Calendar.of(data))
     return BUILDERS[outcome.kind](data, outcome, calendar or Calendar.of(data))
 
 

@@ -38,6 +38,9 @@ class OutcomeFrame:
     notes: dict[str, int] = field(default_factory=dict)
     weight: str | None = None  # column of row weights (rates: headcount); None = one per row
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific facts (e.g. tenured staff)
+    # when ``rows`` holds cells of rows kept in a database (peereval.engine), the row-level views
+    # (trend, variance components, pre-start levels) come from here; None for rows
+    summaries: Any = None
 
     @property
     def used(self) -> pd.DataFrame:

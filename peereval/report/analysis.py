@@ -45,6 +45,7 @@ class ReportParameters:
     strict: bool = False
     week: str = ""  # … or an ISO week YYYY-Www for a weekly read (the cutoff is its Sunday)
     config: str = ""  # program.toml to use (default: the data folder's, or a database's ``program`` table)
+    fetch_rows: bool = False  # a database: fetch every ticket instead of letting the database sum the clean ones
 
     def validate(self) -> ReportParameters:
         problems = []
@@ -69,6 +70,8 @@ class ReportParameters:
             v = getattr(self, name)
             if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)):
                 problems.append(f"{name} must be a number, got {v!r}")
+        if not isinstance(self.fetch_rows, bool):
+            problems.append(f"fetch_rows must be true or false, got {self.fetch_rows!r}")
         if not isinstance(self.strict, bool):
             problems.append(f"strict must be true or false, got {self.strict!r}")
         if problems:
@@ -106,6 +109,7 @@ class InputSummary:
     n_control_teams: int
     pilot_starts: tuple[pd.Timestamp, ...]
     people_by_cohort: dict[str, int]
+    summed_in_database: int = 0  # tickets checked and summed in the database, not fetched (peereval.engine)
 
     @classmethod
     def of(cls, data: CohortData) -> InputSummary:
@@ -116,7 +120,7 @@ class InputSummary:
         return cls(data.config, data.cutoff, data.fingerprint, data.ledger.to_dict(), data.missing_tables,
                    int((teams["cohort"] == "pilot").sum()), int(started.sum()), int((teams["cohort"] == "control").sum()),
                    tuple(sorted(data.pilot_teams["pilot_start"].dropna())),
-                   {str(k): int(v) for k, v in people.items()})
+                   {str(k): int(v) for k, v in people.items()}, int(getattr(data, "engine_rows", 0)))
 
     def provided(self, table: str) -> bool:
         return table not in self.missing_tables
@@ -191,6 +195,7 @@ class MonthlyAnalysis:
                                                    "config": Path(self.params.config).name},
             "config": self.inputs.config.to_dict(),
             "input_fingerprint": self.inputs.fingerprint,
+            "tickets_summed_in_database": self.inputs.summed_in_database,
             "kpis": k["kpis"],
             "kpis_cumulative": k["kpis_cumulative"],
             "targets": k["targets"],
@@ -235,7 +240,7 @@ def analyze(data_dir: str | Path, month: str = "", *, min_group_size: int | None
             participation_target: float | None = None, sessions_target: float | None = None,
             onboarding_target: float | None = None, bug_turnaround_target: float | None = None,
             alpha: float = 0.05, strict: bool = False, cache: str | Path | None = None,
-            week: str = "", config: str | Path = "") -> MonthlyAnalysis:
+            week: str = "", config: str | Path = "", fetch_rows: bool = False) -> MonthlyAnalysis:
     """Load the folder with the read's cutoff and compute everything the report shows.
 
     A read is a ``month`` (YYYY-MM) or an ISO ``week`` (YYYY-Www); every estimate then compares
@@ -248,7 +253,7 @@ def analyze(data_dir: str | Path, month: str = "", *, min_group_size: int | None
         data_dir=str(data_dir), month=month, min_group_size=min_group_size,
         participation_target=participation_target, sessions_target=sessions_target,
         onboarding_target=onboarding_target, bug_turnaround_target=bug_turnaround_target,
-        alpha=float(alpha), strict=strict, week=week or "", config=str(config or ""),
+        alpha=float(alpha), strict=strict, week=week or "", config=str(config or ""), fetch_rows=fetch_rows,
     ).validate()
     cached = _from_cache(cache, params)
     if cached is not None:
@@ -259,8 +264,11 @@ def analyze(data_dir: str | Path, month: str = "", *, min_group_size: int | None
 def load_for(params: ReportParameters, progress=None) -> CohortData:
     """The read's data: program.toml (with the parameters' overrides) and ``load`` with the read's cutoff.
 
-    ``progress(message)`` hears about each table as it is read (see :func:`~peereval.data.cohort.load`).
+    A database's clean tickets are summed in the database (:func:`~peereval.engine.load_aggregated`)
+    unless ``params.fetch_rows``. ``progress(message)`` hears about each table as it is read (see
+    :func:`~peereval.data.cohort.load`).
     """
+    from peereval.data.database import is_database
     from peereval.data.sources import open_source
 
     source = open_source(params.data_dir, params.config or None)
@@ -273,6 +281,11 @@ def load_for(params: ReportParameters, progress=None) -> CohortData:
         sessions_per_month=params.sessions_target, onboarding_speedup=params.onboarding_target,
         bug_turnaround=params.bug_turnaround_target,
     )
+    if is_database(params.data_dir) and not params.fetch_rows:
+        from peereval.engine import load_aggregated
+
+        return load_aggregated(params.data_dir, params.cutoff, strict=params.strict, config=program,
+                               config_file=params.config or None, progress=progress)
     return load(params.data_dir, cutoff=params.cutoff, strict=params.strict, config=program,
                 config_file=params.config or None, progress=progress)
 

@@ -183,7 +183,11 @@ def ledger(a: MonthlyAnalysis) -> Html:
                 for r in a.outcomes for reason, n in r.effect.excluded.items() if n]
     extra = _table(["estimate", "rows used elsewhere in the report but left out of this estimate", "rows"],
                    left_out).markup if left_out else ""
-    return Html(_table(["table", "rows read", "rows used", "rows excluded, by reason", "notes"], rows).markup + extra)
+    where = (f"<p>{a.inputs.summed_in_database:,} tickets passed every check inside the database and were summed "
+             "there (not copied out); the other rows were read and checked here.</p>") \
+        if a.inputs.summed_in_database else ""
+    return Html(_table(["table", "rows read", "rows used", "rows excluded, by reason", "notes"], rows).markup + where
+                + extra)
 
 
 def provenance(a: MonthlyAnalysis, run: dict[str, Any] | None = None) -> Html:

@@ -1,0 +1,233 @@
+"""Which tickets stay in the database: the SQL test of a clean row, and loading the rest.
+
+See :mod:`peereval.engine`. The condition is plain ANSI SQL (the same text for DuckDB and
+PostgreSQL) and conservative: a row it cannot vouch for is fetched, never judged differently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from peereval.config import ProgramConfig
+from peereval.data.cohort import CohortData, load_from
+from peereval.data.database import Database, canonical, display, fingerprint, literal, quote
+from peereval.data.reading import normalise_column
+from peereval.data.sources import DatabaseSource
+from peereval.data.values import as_text
+from peereval.errors import ArgumentError
+
+_TIMESTAMP = ("timestamp", "timestamp without time zone", "timestamp_ns", "timestamp_us", "timestamp_ms",
+              "timestamp_s", "datetime")
+_TEXT = ("text", "varchar", "character varying", "string", "character")
+_MAX_PADDED = 50_000  # ids with spaces around them listed in the SQL; more: fetch every ticket
+_LATE = "resolved after cutoff: counted as still open"  # the loader's note (peereval.data.cohort)
+
+
+@dataclass(frozen=True)
+class EngineData:
+    """A database's exports with the tickets summed in the database (see the module docs).
+
+    ``fetched`` holds every other table whole and the tickets the engine could not vouch for;
+    ``ledger`` counts every ticket (read, used, excluded with reasons) as :func:`peereval.load`
+    would. ``engine_rows`` tickets stayed in the database; ``why_fetched`` says why all of them
+    were fetched when none could stay.
+    """
+
+    target: str
+    fetched: CohortData
+    engine_rows: int
+    why_fetched: str | None
+    columns: dict[str, str]  # contract name -> stored name of the tickets' columns
+    fetch_sql: str  # SQL true for the tickets fetched (the others stay in the database)
+    table_sql: str  # the tickets table, schema-qualified and quoted
+
+    def __getattr__(self, name: str):
+        """Every other table and fact is the fetched data's (``tickets``, only the rows fetched, is not offered)."""
+        if name.startswith("_") or name == "tickets":
+            raise AttributeError(f"EngineData has no {name!r}" + (
+                ": most tickets stay in the database; `fetched.tickets` holds the rows fetched" if name == "tickets"
+                else ""))
+        return getattr(self.fetched, name)
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the fetched rows' fingerprint and of the database's counts and sums of the tickets it kept.
+
+        The kept rows are summed by (team, created day, priority, type): rows, resolved rows and the
+        sums of their created and resolved times in seconds, in canonical order.
+        """
+        if "_fingerprint" not in self.__dict__:
+            digest = self.fetched.fingerprint
+            if self.engine_rows:
+                cols = self.columns
+                c, r = quote(cols["created_at"]), quote(cols["resolved_at"])
+                keys = [quote(cols[k]) for k in ("team", "priority", "type") if k in cols]
+                db = Database.open(self.target)
+                try:
+                    sums = db.query(
+                        f"SELECT {', '.join(keys)}, CAST({c} AS DATE) AS day, count(*) AS n, count({r}) AS resolved, "
+                        f"CAST(sum(EXTRACT(EPOCH FROM {c})) AS FLOAT8) AS created, "
+                        f"CAST(sum(EXTRACT(EPOCH FROM {r})) AS FLOAT8) AS finished FROM {self.table_sql} "
+                        f"WHERE NOT {self.fetch_sql} GROUP BY {', '.join(str(i) for i in range(1, len(keys) + 2))}")
+                finally:
+                    db.close()
+                summed = fingerprint({"tickets summed in the database": canonical(sums)}, None)
+                digest = hashlib.sha256(f"{digest}\0{summed}".encode()).hexdigest()
+            object.__setattr__(self, "_fingerprint", digest)
+        return self.__dict__["_fingerprint"]
+
+    def __repr__(self) -> str:
+        where = f"{self.engine_rows} tickets summed in the database" if self.engine_rows else \
+            f"every ticket fetched ({self.why_fetched})"
+        fetched = self.ledger.rows_read.get("tickets", 0) - self.engine_rows
+        return f"EngineData({display(self.target)}: {where}, {fetched} fetched and checked here)"
+
+
+def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | None = None, strict: bool = False,
+                    config: ProgramConfig | None = None,
+                    progress: Callable[[str], None] | None = None) -> EngineData:
+    """Load a database source, leaving the tickets that pass every check in the database (see the module docs).
+
+    ``cutoff`` (the last day counted) is required: the engine needs it to place rows. The other
+    arguments are :func:`peereval.load`'s. Raises :class:`~peereval.errors.DataError` as it does.
+
+    Example:
+        >>> import peereval, tempfile, duckdb
+        >>> from pathlib import Path
+        >>> sample = Path(peereval.__file__).parents[1] / "data" / "sample"
+        >>> path = Path(tempfile.mkdtemp()) / "exports.duckdb"
+        >>> with duckdb.connect(str(path)) as con:
+        ...     for t in ("teams", "people", "sessions", "attendance", "milestones", "tickets", "surveys"):
+        ...         _ = con.execute(f"CREATE TABLE {t} AS SELECT * FROM read_csv('{sample / t}.csv')")
+        >>> data = load_aggregated(path, "2026-10-31", config_file=sample / "program.toml")
+        >>> data   # the other types are fetched: the ledger counts them as files would
+        EngineData(exports.duckdb: 10022 tickets summed in the database, 1377 fetched and checked here)
+        >>> data.ledger.to_dict()["tickets"] == peereval.load(sample, "2026-10-31").ledger.to_dict()["tickets"]
+        True
+    """
+    if cutoff is None:
+        raise ArgumentError("load_aggregated needs a cutoff (the last day counted, e.g. '2026-10-31'): "
+                            "the database places each ticket before or after it")
+    text = str(target)
+    probe = DatabaseSource(text, config_file)
+    try:
+        cfg, db = config or probe.config(), probe.db
+        table = db.qualified("tickets")
+        columns, why = _columns(db)
+        from peereval.engine.frame import unsupported
+
+        why = why or next((unsupported(o) for o in cfg.outcomes if o.table == "tickets" and unsupported(o)), None)
+        end = pd.Timestamp(cutoff).normalize() + pd.Timedelta(days=1)
+        if not why:
+            fetch, why = _fetch_condition(db, columns, end, cfg.ticket_types)
+        else:
+            fetch = "TRUE"
+        kept, late, first, last = 0, 0, None, None
+        if not why:
+            c, r = quote(columns["created_at"]), quote(columns["resolved_at"])
+            kept, late, first, last = db.query(
+                f"SELECT count(*), sum(CASE WHEN {r} >= {timestamp(end)} THEN 1 ELSE 0 END), min({c}), max({c}) "
+                f"FROM {db.qualified('tickets')} WHERE NOT {fetch}").to_pylist()[0].values()
+    finally:
+        probe.close()
+    data = load_from(DatabaseSource(text, config_file, fetch_only={"tickets": (fetch, kept)} if kept else None),
+                     cutoff, strict=strict, config=cfg, progress=progress)
+    starts = data.teams["pilot_start"].dropna()
+    if kept and (starts != starts.dt.normalize()).any():  # the database places rows by day
+        why, kept, fetch = "a pilot_start has a time of day", 0, "TRUE"
+        data = load_from(DatabaseSource(text, config_file), cutoff, strict=strict, config=cfg)
+    if kept:
+        data = dataclasses.replace(data, ledger=_with_note(data.ledger, int(late or 0)),
+                                   tickets_elsewhere=(pd.Timestamp(first), pd.Timestamp(last)))
+    return EngineData(text, data, kept, None if kept else why, columns, fetch, table)
+
+
+def _with_note(ledger, late: int):
+    if not late:
+        return ledger
+    notes, seen = [], False
+    for table, note, n in ledger.notes:
+        if table == "tickets" and note == _LATE:
+            n, seen = n + late, True
+        notes.append((table, note, n))
+    if not seen:
+        notes.append(("tickets", _LATE, late))
+    return dataclasses.replace(ledger, notes=tuple(notes))
+
+
+def _columns(db: Database) -> tuple[dict[str, str], str | None]:
+    """The tickets' stored column names, and why no row can stay in the database (None when rows can)."""
+    if "tickets" not in db.tables:
+        return {}, "there is no tickets table"
+    if "teams" not in db.tables:
+        return {}, "there is no teams table"
+    types = db.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "
+                     f"{literal(db.schema)} AND lower(table_name) = 'tickets'")
+    stored: dict[str, tuple[str, str]] = {}
+    for name, kind in zip(types.column(0).to_pylist(), types.column(1).to_pylist(), strict=True):
+        stored.setdefault(normalise_column(name), (name, str(kind).lower()))
+    teams = {normalise_column(c): c for c in db.tables["teams"]}
+    columns = {c: stored[c][0] for c in stored}
+    if "team" in teams:
+        columns["teams.team"] = teams["team"]
+    for name, kinds in (("ticket_id", _TEXT), ("team", _TEXT), ("created_at", _TIMESTAMP),
+                        ("resolved_at", _TIMESTAMP), ("priority", _TEXT), ("type", _TEXT)):
+        if name not in stored:
+            if name in ("priority", "type"):
+                continue
+            return columns, f"the tickets table has no column {name}"
+        if stored[name][1] not in kinds:
+            return columns, f"tickets.{name} is stored as {stored[name][1]}, not as " + \
+                ("a timestamp without time zone" if kinds is _TIMESTAMP else "text")
+    if "teams.team" not in columns:
+        return columns, "the teams table has no column team"
+    return columns, None
+
+
+def timestamp(ts: pd.Timestamp) -> str:
+    return f"TIMESTAMP '{ts.strftime('%Y-%m-%d %H:%M:%S')}'"
+
+
+def _trimmed(col: str) -> str:
+    """SQL true when a non-null text value starts and ends with a visible ASCII character (nothing to strip)."""
+    return f"(ascii({col}) BETWEEN 33 AND 126 AND ascii(right({col}, 1)) BETWEEN 33 AND 126)"
+
+
+def _fetch_condition(db: Database, columns: dict[str, str], end: pd.Timestamp,
+                     types: tuple[str, ...]) -> tuple[str, str | None]:
+    """SQL true for the tickets to fetch and check here: every row not plainly clean (never NULL).
+
+    Returns the condition and, when every row has to be fetched, why.
+    """
+    table = db.qualified("tickets")
+    tid, team, created, resolved = (quote(columns[c]) for c in ("ticket_id", "team", "created_at", "resolved_at"))
+    known = f"SELECT CAST({quote(columns['teams.team'])} AS VARCHAR) FROM {db.qualified('teams')} " \
+            f"WHERE {quote(columns['teams.team'])} IS NOT NULL"
+    repeated = f"SELECT {tid} FROM {table} WHERE {tid} IS NOT NULL GROUP BY {tid} HAVING count(*) > 1"
+    clean = [
+        f"{tid} IS NOT NULL", _trimmed(tid), f"lower({tid}) NOT LIKE '%ticket%'",  # a repeated header row
+        f"{tid} NOT IN ({repeated})",
+        f"{team} IS NOT NULL", _trimmed(team), f"{team} IN ({known})",
+        f"{created} IS NOT NULL", f"{created} < {timestamp(end)}",
+        f"({resolved} IS NULL OR {resolved} >= {created})",
+    ]
+    for name in ("priority", "type"):
+        if name in columns:
+            col = quote(columns[name])
+            allowed = "" if name != "type" else \
+                f" AND lower({col}) IN ({', '.join(literal(t.lower()) for t in types) or 'NULL'})"
+            clean.append(f"({col} IS NULL OR ({_trimmed(col)}{allowed}))")
+    # an id stripped here may equal a clean row's id (a repeat the database cannot see): fetch those too
+    padded = db.query(f"SELECT DISTINCT {tid} FROM {table} WHERE {tid} IS NOT NULL AND NOT {_trimmed(tid)}")
+    if padded.num_rows > _MAX_PADDED:
+        return "TRUE", f"{padded.num_rows} ticket ids have spaces or invisible characters around them"
+    stripped = sorted(set(as_text(pd.Series(padded.column(0).to_pylist(), dtype=object)).dropna()))
+    if stripped:
+        clean.append(f"{tid} NOT IN ({', '.join(literal(v) for v in stripped)})")
+    return "NOT COALESCE(" + " AND ".join(f"({c})" for c in clean) + ", FALSE)", None
