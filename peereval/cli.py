@@ -166,7 +166,12 @@ def validate(
     started = time.perf_counter()
     with _progress(quiet) as progress:
         progress(f"reading {display(data_dir) if is_database(data_dir) else data_dir}")
-        data = load(data_dir, cutoff=cutoff, strict=strict, config_file=config, progress=progress)
+        if is_database(data_dir):  # tickets that pass every check in SQL are counted there, not copied out
+            from peereval.engine import load_aggregated
+
+            data = load_aggregated(data_dir, cutoff, strict=strict, config_file=config, progress=progress)
+        else:
+            data = load(data_dir, cutoff=cutoff, strict=strict, config_file=config, progress=progress)
     table = Table(title=f"Data-quality ledger for {display(data_dir) if is_database(data_dir) else data_dir}" + (f" (cutoff {cutoff.date()})" if cutoff else ""))
     for col in ("table", "rows read", "rows used", "excluded / notes"):
         table.add_column(col)
@@ -177,8 +182,10 @@ def validate(
     for name in data.missing_tables:
         table.add_row(name, "not provided", "—", "—")
     out.print(table)
+    inside = getattr(data, "engine_rows", 0)
     out.print(f"usable: yes · input fingerprint {data.fingerprint[:16]}… · "
-              f"{sum(data.ledger.rows_read.values()):,} rows checked in {time.perf_counter() - started:.1f} s")
+              f"{sum(data.ledger.rows_read.values()):,} rows checked in {time.perf_counter() - started:.1f} s"
+              + (f" ({inside:,} tickets inside the database)" if inside else ""))
 
 
 @app.command()

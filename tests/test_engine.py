@@ -110,8 +110,12 @@ def test_a_pilot_start_with_a_time_of_day_fetches_every_ticket(tmp_path):
 
 
 def test_refusals_name_what_to_change(sample_db):
-    with pytest.raises(ArgumentError, match="needs a cutoff"):
-        load_aggregated(sample_db, None)
+    no_cutoff = load_aggregated(sample_db, None)  # the ledger, for validate; no outcome can be placed
+    assert no_cutoff.ledger.to_dict() == peereval.load(sample_db).ledger.to_dict()
+    with pytest.raises(ArgumentError, match="need a cutoff"):
+        peereval.effect(no_cutoff, "bug_turnaround")
+    with pytest.raises(DataError, match="not a date"):
+        load_aggregated(sample_db, "31.10.")
     summed = load_aggregated(sample_db, CUTOFF)
     onboarding = peereval.effect(summed, "onboarding")  # other tables are fetched whole: as usual
     assert onboarding.to_dict() == peereval.effect(peereval.load(sample_db, cutoff=CUTOFF), "onboarding").to_dict()
@@ -239,7 +243,7 @@ def test_postgres_sums_give_the_rows_results(pg_url):
     url = f"{pg_url}?schema=engine"
     summed = assert_same_analysis(url)
     assert summed.engine_rows == 10022  # three new ids, fetched (their spaces), the rest stays
-    assert "@127.0.0.1" in repr(summed) and "1380 fetched and checked here" in repr(summed)
+    assert "@127.0.0.1" in repr(summed) and "1,380 fetched and checked here" in repr(summed)
     with adbc.connect(pg_url, autocommit=True) as conn, conn.cursor() as cur:
         cur.adbc_ingest("tickets", pa.Table.from_pandas(extra.iloc[:2], preserve_index=False), mode="append",
                         db_schema_name="engine")
@@ -313,3 +317,15 @@ def test_declared_outcomes_on_tickets(sample_db, tmp_path):
                       'team = "team"\ndate = "created_at"\nvalue = "priority"\nbetter = "lower"\n', encoding="utf-8")
     summed = load_aggregated(sample_db, CUTOFF, config_file=config)
     assert summed.engine_rows == 0 and "reads tickets as a proportion" in summed.why_fetched
+
+
+def test_validate_counts_clean_tickets_inside_the_database(sample_db):
+    import subprocess
+    import sys
+
+    cli = str(Path(sys.executable).with_name("peereval"))
+    done = subprocess.run([cli, "validate", str(sample_db), "--month", "2026-10", "--quiet"], capture_output=True,
+                          text=True, timeout=120, env={"COLUMNS": "200", "PATH": ""})
+    assert done.returncode == 0, done.stderr
+    assert "(10,022 tickets inside the database)" in done.stdout
+    assert "ticket type not counted (only bug): 1,377" in done.stdout  # the ledger, as for files

@@ -110,7 +110,8 @@ def _rate(rows: int, seconds: float) -> str:
     return f"{rows:,} rows in {seconds:.1f} s{speed}"
 
 
-def _parse_cutoff(cutoff) -> pd.Timestamp | None:
+def parse_cutoff(cutoff) -> pd.Timestamp | None:
+    """The cutoff as a naive day (offsets converted to UTC); a DataError naming the fix when it is not a date."""
     if cutoff is None:
         return None
     try:
@@ -160,7 +161,7 @@ def load_from(source, cutoff=None, *, strict: bool = False, config: ProgramConfi
 
 def _load(source, cutoff, strict: bool, config: ProgramConfig | None, progress: Callable[[str], None]) -> CohortData:
     cfg = source.config() if config is None else config
-    cut = _parse_cutoff(cutoff)
+    cut = parse_cutoff(cutoff)
     extra = outcome_tables.specs(cfg.outcomes)
     all_specs = {**TABLES, **extra}
     files, problems = source.find(extra)

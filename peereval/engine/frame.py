@@ -33,6 +33,8 @@ def build(data: EngineData, o: Outcome, cal: Calendar) -> OutcomeFrame:
 
     if o.table != "tickets" or not data.engine_rows:
         return build_rows(data.fetched, o, cal)
+    if cal.end is None:
+        raise ArgumentError("tickets summed in the database need a cutoff: load_aggregated(target, cutoff='YYYY-MM-DD')")
     why = unsupported(o)
     if why:
         raise ArgumentError(f"{why}; use peereval.load for it")

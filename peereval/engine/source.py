@@ -15,17 +15,16 @@ from pathlib import Path
 import pandas as pd
 
 from peereval.config import ProgramConfig
-from peereval.data.cohort import CohortData, load_from
+from peereval.data.cohort import CohortData, load_from, parse_cutoff
 from peereval.data.database import Database, canonical, display, fingerprint, literal, quote
 from peereval.data.reading import normalise_column
 from peereval.data.sources import DatabaseSource
 from peereval.data.values import as_text
-from peereval.errors import ArgumentError
 
 _TIMESTAMP = ("timestamp", "timestamp without time zone", "timestamp_ns", "timestamp_us", "timestamp_ms",
               "timestamp_s", "datetime")
 _TEXT = ("text", "varchar", "character varying", "string", "character")
-_MAX_PADDED = 50_000  # ids with spaces around them listed in the SQL; more: fetch every ticket
+_MAX_LISTED = 50_000  # ids listed in the SQL (repeated, or with spaces around them); more: a subquery / every row
 _LATE = "resolved after cutoff: counted as still open"  # the loader's note (peereval.data.cohort)
 
 
@@ -83,10 +82,10 @@ class EngineData:
         return self.__dict__["_fingerprint"]
 
     def __repr__(self) -> str:
-        where = f"{self.engine_rows} tickets summed in the database" if self.engine_rows else \
+        where = f"{self.engine_rows:,} tickets summed in the database" if self.engine_rows else \
             f"every ticket fetched ({self.why_fetched})"
         fetched = self.ledger.rows_read.get("tickets", 0) - self.engine_rows
-        return f"EngineData({display(self.target)}: {where}, {fetched} fetched and checked here)"
+        return f"EngineData({display(self.target)}: {where}, {fetched:,} fetched and checked here)"
 
 
 def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | None = None, strict: bool = False,
@@ -94,8 +93,9 @@ def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | Non
                     progress: Callable[[str], None] | None = None) -> EngineData:
     """Load a database source, leaving the tickets that pass every check in the database (see the module docs).
 
-    ``cutoff`` (the last day counted) is required: the engine needs it to place rows. The other
-    arguments are :func:`peereval.load`'s. Raises :class:`~peereval.errors.DataError` as it does.
+    ``cutoff`` is the last day counted; without one the ledger is complete but no outcome can be
+    built (the engine places rows by it). The other arguments are :func:`peereval.load`'s. Raises
+    :class:`~peereval.errors.DataError` as it does.
 
     Example:
         >>> import peereval, tempfile, duckdb
@@ -107,13 +107,11 @@ def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | Non
         ...         _ = con.execute(f"CREATE TABLE {t} AS SELECT * FROM read_csv('{sample / t}.csv')")
         >>> data = load_aggregated(path, "2026-10-31", config_file=sample / "program.toml")
         >>> data   # the other types are fetched: the ledger counts them as files would
-        EngineData(exports.duckdb: 10022 tickets summed in the database, 1377 fetched and checked here)
+        EngineData(exports.duckdb: 10,022 tickets summed in the database, 1,377 fetched and checked here)
         >>> data.ledger.to_dict()["tickets"] == peereval.load(sample, "2026-10-31").ledger.to_dict()["tickets"]
         True
     """
-    if cutoff is None:
-        raise ArgumentError("load_aggregated needs a cutoff (the last day counted, e.g. '2026-10-31'): "
-                            "the database places each ticket before or after it")
+    cut = parse_cutoff(cutoff)
     text = str(target)
     probe = DatabaseSource(text, config_file)
     try:
@@ -123,7 +121,7 @@ def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | Non
         from peereval.engine.frame import unsupported
 
         why = why or next((unsupported(o) for o in cfg.outcomes if o.table == "tickets" and unsupported(o)), None)
-        end = pd.Timestamp(cutoff).normalize() + pd.Timedelta(days=1)
+        end = None if cut is None else cut + pd.Timedelta(days=1)
         if not why:
             fetch, why = _fetch_condition(db, columns, end, cfg.ticket_types)
         else:
@@ -132,7 +130,8 @@ def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | Non
         if not why:
             c, r = quote(columns["created_at"]), quote(columns["resolved_at"])
             kept, late, first, last = db.query(
-                f"SELECT count(*), sum(CASE WHEN {r} >= {timestamp(end)} THEN 1 ELSE 0 END), min({c}), max({c}) "
+                f"SELECT count(*), sum(CASE WHEN {r} >= {timestamp(end) if end is not None else 'NULL'} THEN 1 "
+                f"ELSE 0 END), min({c}), max({c}) "
                 f"FROM {db.qualified('tickets')} WHERE NOT {fetch}").to_pylist()[0].values()
     finally:
         probe.close()
@@ -199,7 +198,7 @@ def _trimmed(col: str) -> str:
     return f"(ascii({col}) BETWEEN 33 AND 126 AND ascii(right({col}, 1)) BETWEEN 33 AND 126)"
 
 
-def _fetch_condition(db: Database, columns: dict[str, str], end: pd.Timestamp,
+def _fetch_condition(db: Database, columns: dict[str, str], end: pd.Timestamp | None,
                      types: tuple[str, ...]) -> tuple[str, str | None]:
     """SQL true for the tickets to fetch and check here: every row not plainly clean (never NULL).
 
@@ -210,11 +209,14 @@ def _fetch_condition(db: Database, columns: dict[str, str], end: pd.Timestamp,
     known = f"SELECT CAST({quote(columns['teams.team'])} AS VARCHAR) FROM {db.qualified('teams')} " \
             f"WHERE {quote(columns['teams.team'])} IS NOT NULL"
     repeated = f"SELECT {tid} FROM {table} WHERE {tid} IS NOT NULL GROUP BY {tid} HAVING count(*) > 1"
+    found = db.query(f"SELECT {tid} FROM ({repeated}) r LIMIT {_MAX_LISTED + 1}").column(0).to_pylist()
+    if len(found) <= _MAX_LISTED:  # listed once: every later query then skips grouping the ids again
+        repeated = ", ".join(literal(str(v)) for v in sorted(found))
     clean = [
         f"{tid} IS NOT NULL", _trimmed(tid), f"lower({tid}) NOT LIKE '%ticket%'",  # a repeated header row
-        f"{tid} NOT IN ({repeated})",
+        f"{tid} NOT IN ({repeated})" if repeated else "TRUE",
         f"{team} IS NOT NULL", _trimmed(team), f"{team} IN ({known})",
-        f"{created} IS NOT NULL", f"{created} < {timestamp(end)}",
+        f"{created} IS NOT NULL", f"{created} < {timestamp(end)}" if end is not None else "TRUE",
         f"({resolved} IS NULL OR {resolved} >= {created})",
     ]
     for name in ("priority", "type"):
@@ -225,7 +227,7 @@ def _fetch_condition(db: Database, columns: dict[str, str], end: pd.Timestamp,
             clean.append(f"({col} IS NULL OR ({_trimmed(col)}{allowed}))")
     # an id stripped here may equal a clean row's id (a repeat the database cannot see): fetch those too
     padded = db.query(f"SELECT DISTINCT {tid} FROM {table} WHERE {tid} IS NOT NULL AND NOT {_trimmed(tid)}")
-    if padded.num_rows > _MAX_PADDED:
+    if padded.num_rows > _MAX_LISTED:
         return "TRUE", f"{padded.num_rows} ticket ids have spaces or invisible characters around them"
     stripped = sorted(set(as_text(pd.Series(padded.column(0).to_pylist(), dtype=object)).dropna()))
     if stripped:
