@@ -3,8 +3,10 @@
 For each size, the Parquet folder of ``bench_scale.py`` is copied into a DuckDB file and into a
 schema of a throwaway PostgreSQL server (tests/db_support.py: Debian's postgresql, started in a
 temporary folder), with the column types Parquet has. ``peereval report`` then runs on the
-folder, the file and the URL; the script prints wall time and peak memory of each and whether
-every number of results.json is the same as the folder's (to 1e-9). Run on demand:
+folder, the file and the URL — on the database targets twice: as the report runs by default
+(the clean tickets summed in the database, peereval.engine) and with ``--fetch-rows`` (every
+ticket read) — and the script prints wall time and peak memory of each and whether every number
+of results.json is the same as the folder's (to 1e-9). Run on demand:
 
     .venv/bin/python benchmarks/bench_database.py --sizes 1m --runs 3
 """
@@ -24,7 +26,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 from bench_scale import _differences, _report, ensure_data  # noqa: E402
 from db_support import postgres_server, unavailable  # noqa: E402
 
-RUN_FIELDS = ("input_fingerprint", "parameters", "run", "config")
+RUN_FIELDS = ("input_fingerprint", "parameters", "run", "config", "tickets_summed_in_database")
 
 
 def _duckdb(folder: Path, target: Path) -> Path:
@@ -57,10 +59,10 @@ def _postgres(url: str, folder: Path, schema: str) -> str:
     return f"{url}?schema={schema}"
 
 
-def _results(target: str, config: Path) -> tuple[dict, dict]:
+def _results(target: str, config: Path, extra: list[str]) -> tuple[dict, dict]:
     """Wall/peak of one report and its results.json (run fields removed)."""
     out = Path(tempfile.mkdtemp(prefix="peereval-dbbench-"))
-    r = _report(target, out=out, extra=["--config", str(config)])
+    r = _report(target, out=out, extra=["--config", str(config), *extra])
     if "error" in r:
         return r, {}
     doc = json.loads(next(out.glob("*/results.json")).read_text(encoding="utf-8"))
@@ -90,17 +92,19 @@ def main() -> None:
             print(f"{size} tickets: DuckDB file ready in {t1 - t0:.1f} s, PostgreSQL loaded in "
                   f"{time.perf_counter() - t1:.1f} s", flush=True)
             base = None
-            for kind, target in (("Parquet folder", str(folder)), ("DuckDB file", str(file)), ("PostgreSQL", url)):
-                runs = [_results(target, config) for _ in range(args.runs)]
+            for kind, target, extra in (("Parquet folder", str(folder), []),
+                                        ("DuckDB, sums", str(file), []), ("DuckDB, all rows", str(file), ["--fetch-rows"]),
+                                        ("PostgreSQL, sums", url, []), ("PostgreSQL, all rows", url, ["--fetch-rows"])):
+                runs = [_results(target, config, extra) for _ in range(args.runs)]
                 bad = next((r for r, _ in runs if "error" in r), None)
                 if bad:
-                    print(f"  {kind:15s} ERROR {bad['error']}", flush=True)
+                    print(f"  {kind:20s} ERROR {bad['error']}", flush=True)
                     continue
                 secs = sorted(r["stage_s"] for r, _ in runs)
                 doc = runs[-1][1]
                 base = doc if base is None else base
                 same = "" if doc is base else f"  same results as the folder: {'yes' if not _differences(base, doc) else 'NO'}"
-                print(f"  {kind:15s} {secs[len(secs) // 2]:7.1f} s  peak {max(r['max_rss_mb'] for r, _ in runs):6.0f} MiB"
+                print(f"  {kind:20s} {secs[len(secs) // 2]:7.1f} s  peak {max(r['max_rss_mb'] for r, _ in runs):6.0f} MiB"
                       f"  runs {[round(s, 1) for s in secs]}  ({runs[-1][0].get('timings', '')}){same}", flush=True)
                 for d in _differences(base, doc)[:10]:
                     print(f"    {d}")
