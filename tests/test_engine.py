@@ -205,8 +205,9 @@ def test_medians_of_database_and_fetched_values_are_exact(tmp_path_factory, part
     got = medians(str(path), "SELECT g AS g0, h FROM t", 1, fetched)
     for g, (kept, f) in enumerate(groups):
         union = np.array(kept + f, dtype=float) / 4
-        if len(union):
-            assert got[(g,)] == np.median(union)
+        if len(union):  # the database's own median (no fetched values anywhere) may differ in the last bit
+            assert got[(g,)] == np.median(union) or (not fetched and math.isclose(got[(g,)], np.median(union),
+                                                                                  rel_tol=1e-15))
         else:
             assert (g,) not in got
 
@@ -244,6 +245,14 @@ def test_postgres_sums_give_the_rows_results(pg_url):
     summed = assert_same_analysis(url)
     assert summed.engine_rows == 10022  # three new ids, fetched (their spaces), the rest stays
     assert "@127.0.0.1" in repr(summed) and "1,380 fetched and checked here" in repr(summed)
+    from peereval.report.analysis import ReportParameters, summarise
+    from test_database_source import assert_same
+
+    params = ReportParameters(data_dir=url, month="2026-10").validate()  # every view of the report, medians too
+    whole_doc, summed_doc = (summarise(d, params).results() for d in (peereval.load(url, cutoff=CUTOFF), summed))
+    for doc in (whole_doc, summed_doc):
+        doc.pop("input_fingerprint"), doc.pop("tickets_summed_in_database")
+    assert_same(whole_doc, summed_doc)
     with adbc.connect(pg_url, autocommit=True) as conn, conn.cursor() as cur:
         cur.adbc_ingest("tickets", pa.Table.from_pandas(extra.iloc[:2], preserve_index=False), mode="append",
                         db_schema_name="engine")
