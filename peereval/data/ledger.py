@@ -18,6 +18,8 @@ class Exclusion:
     ``invalid`` rows are implausible (they count toward the 5% limit and ``--strict``); ``scope``
     rows are fine but outside what this report counts (after the cutoff, another ticket type, …);
     ``linked`` rows point at a row excluded from another table (counted there, not here).
+    ``unlisted`` rows were counted where they are stored (a database, see :mod:`peereval.engine`)
+    and are not listed in ``rows``.
     """
 
     table: str
@@ -27,10 +29,11 @@ class Exclusion:
     rows: tuple[int, ...]
     column: str | None = None
     fix: str = ""
+    unlisted: int = 0
 
     @property
     def count(self) -> int:
-        return len(self.rows)
+        return len(self.rows) + self.unlisted
 
 
 @dataclass(frozen=True)

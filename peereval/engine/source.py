@@ -17,6 +17,7 @@ import pandas as pd
 from peereval.config import ProgramConfig
 from peereval.data.cohort import CohortData, load_from, parse_cutoff
 from peereval.data.database import Database, canonical, display, fingerprint, literal, quote
+from peereval.data.ledger import Exclusion
 from peereval.data.reading import normalise_column
 from peereval.data.sources import DatabaseSource
 from peereval.data.values import as_text
@@ -34,8 +35,9 @@ class EngineData:
 
     ``fetched`` holds every other table whole and the tickets the engine could not vouch for;
     ``ledger`` counts every ticket (read, used, excluded with reasons) as :func:`peereval.load`
-    would. ``engine_rows`` tickets stayed in the database; ``why_fetched`` says why all of them
-    were fetched when none could stay.
+    would. ``engine_rows`` tickets are summed in the database, ``in_database`` stayed there
+    (those plus the clean ones of other types or after the cutoff, counted there); ``why_fetched``
+    says why every ticket was fetched when none could stay.
     """
 
     target: str
@@ -45,6 +47,8 @@ class EngineData:
     columns: dict[str, str]  # contract name -> stored name of the tickets' columns
     fetch_sql: str  # SQL true for the tickets fetched (the others stay in the database)
     table_sql: str  # the tickets table, schema-qualified and quoted
+    kept_sql: str  # SQL true for the tickets summed in the database (the others left there are out of scope)
+    in_database: int = 0
 
     def __getattr__(self, name: str):
         """Every other table and fact is the fetched data's (``tickets``, only the rows fetched, is not offered)."""
@@ -84,8 +88,10 @@ class EngineData:
     def __repr__(self) -> str:
         where = f"{self.engine_rows:,} tickets summed in the database" if self.engine_rows else \
             f"every ticket fetched ({self.why_fetched})"
-        fetched = self.ledger.rows_read.get("tickets", 0) - self.engine_rows
-        return f"EngineData({display(self.target)}: {where}, {fetched:,} fetched and checked here)"
+        counted = self.in_database - self.engine_rows
+        fetched = self.ledger.rows_read.get("tickets", 0) - self.in_database
+        return f"EngineData({display(self.target)}: {where}" + (
+            f", {counted:,} counted there as out of scope" if counted else "") + f", {fetched:,} fetched and checked here)"
 
 
 def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | None = None, strict: bool = False,
@@ -106,8 +112,8 @@ def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | Non
         ...     for t in ("teams", "people", "sessions", "attendance", "milestones", "tickets", "surveys"):
         ...         _ = con.execute(f"CREATE TABLE {t} AS SELECT * FROM read_csv('{sample / t}.csv')")
         >>> data = load_aggregated(path, "2026-10-31", config_file=sample / "program.toml")
-        >>> data   # the other types are fetched: the ledger counts them as files would
-        EngineData(exports.duckdb: 10,022 tickets summed in the database, 1,377 fetched and checked here)
+        >>> data   # other types are counted in the database: the ledger is the one files give
+        EngineData(exports.duckdb: 10,022 tickets summed in the database, 1,377 counted there as out of scope, 0 fetched and checked here)
         >>> data.ledger.to_dict()["tickets"] == peereval.load(sample, "2026-10-31").ledger.to_dict()["tickets"]
         True
     """
@@ -122,29 +128,44 @@ def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | Non
 
         why = why or next((unsupported(o) for o in cfg.outcomes if o.table == "tickets" and unsupported(o)), None)
         end = None if cut is None else cut + pd.Timedelta(days=1)
-        if not why:
-            fetch, why = _fetch_condition(db, columns, end, cfg.ticket_types)
-        else:
-            fetch = "TRUE"
-        kept, late, first, last = 0, 0, None, None
-        if not why:
+        clean, why = _clean_condition(db, columns) if not why else ("FALSE", why)
+        counts: dict = {}
+        if not why:  # clean rows of other types, or after the cutoff, are counted here as the loader would
             c, r = quote(columns["created_at"]), quote(columns["resolved_at"])
-            kept, late, first, last = db.query(
-                f"SELECT count(*), sum(CASE WHEN {r} >= {timestamp(end) if end is not None else 'NULL'} THEN 1 "
-                f"ELSE 0 END), min({c}), max({c}) "
-                f"FROM {db.qualified('tickets')} WHERE NOT {fetch}").to_pylist()[0].values()
+            other = f"({quote(columns['type'])} IS NOT NULL AND lower({quote(columns['type'])}) NOT IN " \
+                    f"({', '.join(literal(t.lower()) for t in cfg.ticket_types)}))" \
+                if "type" in columns and cfg.ticket_types else "FALSE"
+            after = f"{c} >= {timestamp(end)}" if end is not None else "FALSE"
+            kept_sql = f"({clean} AND NOT {other} AND NOT ({after}))"
+            late = f"{r} >= {timestamp(end)}" if end is not None else "FALSE"
+            counts = db.query(
+                f"SELECT count(*) AS clean, sum(CASE WHEN {other} THEN 1 ELSE 0 END) AS other, "
+                f"sum(CASE WHEN NOT {other} AND {after} THEN 1 ELSE 0 END) AS after, "
+                f"sum(CASE WHEN {kept_sql} AND {late} THEN 1 ELSE 0 END) AS late, "
+                f"min(CASE WHEN {kept_sql} THEN {c} END) AS first, max(CASE WHEN {kept_sql} THEN {c} END) AS last "
+                f"FROM {table} WHERE {clean}").to_pylist()[0]
     finally:
         probe.close()
-    data = load_from(DatabaseSource(text, config_file, fetch_only={"tickets": (fetch, kept)} if kept else None),
+    elsewhere = int(counts.get("clean") or 0)
+    kept = elsewhere - int(counts.get("other") or 0) - int(counts.get("after") or 0)
+    data = load_from(DatabaseSource(text, config_file, fetch_only={"tickets": (f"NOT {clean}", elsewhere)}
+                                    if elsewhere else None),
                      cutoff, strict=strict, config=cfg, progress=progress)
     starts = data.teams["pilot_start"].dropna()
-    if kept and (starts != starts.dt.normalize()).any():  # the database places rows by day
-        why, kept, fetch = "a pilot_start has a time of day", 0, "TRUE"
+    if elsewhere and (starts != starts.dt.normalize()).any():  # the database places rows by day
+        why, elsewhere, kept = "a pilot_start has a time of day", 0, 0
         data = load_from(DatabaseSource(text, config_file), cutoff, strict=strict, config=cfg)
-    if kept:
-        data = dataclasses.replace(data, ledger=_with_note(data.ledger, int(late or 0)),
-                                   tickets_elsewhere=(pd.Timestamp(first), pd.Timestamp(last)))
-    return EngineData(text, data, kept, None if kept else why, columns, fetch, table)
+    if elsewhere:
+        scope = [(f"ticket type not counted (only {', '.join(cfg.ticket_types)})", "type", counts["other"]),
+                 ("after cutoff", "created_at", counts["after"])]
+        ledger = dataclasses.replace(data.ledger, exclusions=data.ledger.exclusions + tuple(
+            Exclusion("tickets", "tickets", reason, "scope", (), column, unlisted=int(n)) for reason, column, n in scope
+            if n))
+        data = dataclasses.replace(data, ledger=_with_note(ledger, int(counts["late"] or 0)),
+                                   tickets_elsewhere=(pd.Timestamp(counts["first"]), pd.Timestamp(counts["last"]))
+                                   if kept else None)
+    return EngineData(text, data, kept if elsewhere else 0, None if elsewhere else why, columns,
+                      f"NOT {clean}" if elsewhere else "TRUE", table, kept_sql if elsewhere else "FALSE", elsewhere)
 
 
 def _with_note(ledger, late: int):
@@ -198,11 +219,11 @@ def _trimmed(col: str) -> str:
     return f"(ascii({col}) BETWEEN 33 AND 126 AND ascii(right({col}, 1)) BETWEEN 33 AND 126)"
 
 
-def _fetch_condition(db: Database, columns: dict[str, str], end: pd.Timestamp | None,
-                     types: tuple[str, ...]) -> tuple[str, str | None]:
-    """SQL true for the tickets to fetch and check here: every row not plainly clean (never NULL).
+def _clean_condition(db: Database, columns: dict[str, str]) -> tuple[str, str | None]:
+    """SQL true for the tickets whose every value plainly passes the contract's checks (never NULL).
 
-    Returns the condition and, when every row has to be fetched, why.
+    The others are fetched and checked here. Returns the condition and, when every row has to be
+    fetched, why.
     """
     table = db.qualified("tickets")
     tid, team, created, resolved = (quote(columns[c]) for c in ("ticket_id", "team", "created_at", "resolved_at"))
@@ -216,20 +237,18 @@ def _fetch_condition(db: Database, columns: dict[str, str], end: pd.Timestamp | 
         f"{tid} IS NOT NULL", _trimmed(tid), f"lower({tid}) NOT LIKE '%ticket%'",  # a repeated header row
         f"{tid} NOT IN ({repeated})" if repeated else "TRUE",
         f"{team} IS NOT NULL", _trimmed(team), f"{team} IN ({known})",
-        f"{created} IS NOT NULL", f"{created} < {timestamp(end)}" if end is not None else "TRUE",
+        f"{created} IS NOT NULL",
         f"({resolved} IS NULL OR {resolved} >= {created})",
     ]
     for name in ("priority", "type"):
         if name in columns:
             col = quote(columns[name])
-            allowed = "" if name != "type" else \
-                f" AND lower({col}) IN ({', '.join(literal(t.lower()) for t in types) or 'NULL'})"
-            clean.append(f"({col} IS NULL OR ({_trimmed(col)}{allowed}))")
+            clean.append(f"({col} IS NULL OR {_trimmed(col)})")
     # an id stripped here may equal a clean row's id (a repeat the database cannot see): fetch those too
     padded = db.query(f"SELECT DISTINCT {tid} FROM {table} WHERE {tid} IS NOT NULL AND NOT {_trimmed(tid)}")
     if padded.num_rows > _MAX_LISTED:
-        return "TRUE", f"{padded.num_rows} ticket ids have spaces or invisible characters around them"
+        return "FALSE", f"{padded.num_rows} ticket ids have spaces or invisible characters around them"
     stripped = sorted(set(as_text(pd.Series(padded.column(0).to_pylist(), dtype=object)).dropna()))
     if stripped:
         clean.append(f"{tid} NOT IN ({', '.join(literal(v) for v in stripped)})")
-    return "NOT COALESCE(" + " AND ".join(f"({c})" for c in clean) + ", FALSE)", None
+    return "COALESCE(" + " AND ".join(f"({c})" for c in clean) + ", FALSE)", None

@@ -31,7 +31,7 @@ class Sql:
         self.created, self.team, self.table = c, quote(data.columns["team"]), data.table_sql
         self.hours = f"CAST(EXTRACT(EPOCH FROM ({r} - {c})) AS FLOAT8) / 3600"
         self.resolved = f"({r} IS NOT NULL AND {r} < {timestamp(cal.end)})"
-        self.kept = f"NOT {data.fetch_sql}"
+        self.kept = data.kept_sql
         self.in_scope = self.kept
 
     def keep_only(self, accepted: dict[str, list[str]]) -> None:
