@@ -338,3 +338,14 @@ def test_validate_counts_clean_tickets_inside_the_database(sample_db):
     assert done.returncode == 0, done.stderr
     assert "(10,022 tickets inside the database)" in done.stdout
     assert "ticket type not counted (only bug): 1,377" in done.stdout  # the ledger, as for files
+
+
+def test_fingerprint_covers_the_tickets_left_in_the_database(tmp_path):
+    tickets = _sample_tickets()
+    base = load_aggregated(to_duckdb(tmp_path / "a.duckdb", tickets), CUTOFF).fingerprint
+    shuffled = tickets.sample(frac=1.0, random_state=np.random.default_rng(7).integers(2**31))
+    assert load_aggregated(to_duckdb(tmp_path / "b.duckdb", shuffled), CUTOFF).fingerprint == base
+    moved = tickets.copy()
+    moved.loc[moved["resolved_at"].notna().idxmax(), "resolved_at"] += pd.Timedelta(seconds=1)
+    changed = load_aggregated(to_duckdb(tmp_path / "c.duckdb", moved), CUTOFF)
+    assert changed.engine_rows == 10022 and changed.fingerprint != base

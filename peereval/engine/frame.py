@@ -1,10 +1,12 @@
 """A duration outcome on tickets from the database's sums and the fetched rows' cells.
 
-The database sums the tickets it kept by (team, day, follow-up complete, priority/type): rows,
-open rows, the analysis value's sum (log hours top-coded at the window) and, over resolved
-rows, the sums of log hours and of their squares. Everything a row's place decides (period,
-cohort, exposure, the transition month, the declaration's ``where``) is a function of those keys,
-so it is computed here from the sums exactly as for rows.
+The database sums the tickets it kept by (team, period, follow-up complete, treated, before the
+first start, priority/type): rows, open rows, the analysis value's sum (log hours top-coded at
+the window) and, over resolved rows, the sums of log hours and of their squares. A row is
+treated when its team is a pilot team and it was created on or after the team's start (the
+starts are sent as a VALUES list), as :meth:`~peereval.periods.Calendar.expose` decides for rows;
+the start month's transition, the cohort and the declaration's ``where`` are functions of the
+keys, computed here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from peereval.data.database import Database, quote
+from peereval.data.database import Database, literal, quote
 from peereval.engine.source import EngineData, timestamp
 from peereval.engine.summaries import EngineSummaries, Sql
 from peereval.errors import ArgumentError
@@ -53,8 +55,8 @@ def build(data: EngineData, o: Outcome, cal: Calendar) -> OutcomeFrame:
         accepted[col] = sorted(set(sums.loc[keep, col].dropna()))  # the stored values the filter keeps
     sql.keep_only(accepted)
     sums, n = sums[alive], n[alive]
-    rows, transition = cal.expose(sums.assign(date=sums["day"]), "date")
-    full, transition = rows["full"].to_numpy(bool), transition.to_numpy(bool)
+    rows, transition = _placed(sums, cal)
+    full = rows["full"].to_numpy(bool)
     began = "created" if o.start == "created_at" else o.start
     _add(excluded, f"{began} in the last {o.window_days} days (follow-up window not complete)", n[~full])
     _add(excluded, transition_reason(cal.period), n[transition & full])
@@ -80,8 +82,8 @@ def build(data: EngineData, o: Outcome, cal: Calendar) -> OutcomeFrame:
     out["treated"] = cells["treated"].astype(int)
     out["n"], out["y"], out["used"] = cells["n"], cells["wy"] / cells["n"], True
     facts = {"end": cal.end, "engine_rows": int(n.sum()), "fetched_rows": len(fetched.rows)}
-    summaries = EngineSummaries(sql, rows[["team", "day", "period", "cohort", "n", "n_open", "n_res", "s1", "s2"]],
-                                fetched)
+    summaries = EngineSummaries(sql, rows[["team", "period", "pre", "cohort", "n", "n_open", "n_res", "s1", "s2"]],
+                                fetched, sql.first)
     return OutcomeFrame(o, out, cal, excluded, notes, weight="n", extra=facts, summaries=summaries)
 
 
@@ -102,16 +104,38 @@ def _add(counts: dict[str, int], reason: str, n: np.ndarray) -> None:
         counts[reason] = counts.get(reason, 0) + total
 
 
+def _placed(sums: pd.DataFrame, cal: Calendar) -> tuple[pd.DataFrame, np.ndarray]:
+    """``cohort`` (a Categorical, categories sorted) per row, and the rows of a pilot team's start
+    period when that period also holds rows from before the start (the transition, as ``expose``)."""
+    cohort = cal.cohort.reindex(pd.Index(sums["team"].astype(object)))
+    levels = pd.Index(cal.cohort.dropna().unique()).sort_values()
+    rows = sums.assign(cohort=pd.Categorical(cohort.to_numpy(object), categories=levels))
+    starts = cal.start[(cal.cohort == "pilot") & cal.start.notna()]
+    first_period = pd.Series(cal.index(pd.Series(starts.to_numpy())).to_numpy(), index=starts.index)
+    in_start = (rows["team"].map(first_period) == rows["period"]).to_numpy(bool)
+    mixed = set(rows.loc[in_start & (rows["treated"] == 0).to_numpy() & (rows["n"] > 0).to_numpy(), "team"])
+    return rows, in_start & rows["team"].isin(mixed).to_numpy(bool)
+
+
 def _sums(sql: Sql, extra: list[str]) -> pd.DataFrame:
-    """The tickets left in the database, summed there by (team, day, follow-up complete, ``extra`` columns)."""
+    """The tickets kept in the database, summed there by (team, period, follow-up complete, treated,
+    before the first start, ``extra`` columns)."""
     o, cal = sql.outcome, sql.calendar
-    c = quote(sql.data.columns["created_at"])
+    c = sql.created
     cap = f"CAST({o.window_days * 24.0!r} AS FLOAT8)"
     limit = timestamp(cal.end - pd.Timedelta(days=o.window_days))
     log_hours = f"ln(GREATEST({sql.hours}, CAST(1 AS FLOAT8) / 60))"
     picked = "".join(f", {quote(sql.data.columns[x])} AS {quote(x)}" for x in extra)
+    starts = cal.start[(cal.cohort == "pilot") & cal.start.notna()]
+    join, treated = "", "FALSE"
+    if len(starts):  # each pilot team's start, sent with the query
+        values = ", ".join(f"({literal(str(t))}, {timestamp(pd.Timestamp(s))})" for t, s in starts.items())
+        join = f" LEFT JOIN (VALUES {values}) AS pe_starts(pe_team, pe_start) ON {sql.team} = pe_starts.pe_team"
+        treated = f"(pe_starts.pe_start IS NOT NULL AND {c} >= pe_starts.pe_start)"
+    pre = f"({c} < {timestamp(sql.first)})" if sql.first is not None else "FALSE"
     query = (
-        f"SELECT {sql.team} AS team, CAST({c} AS DATE) AS day, ({c} <= {limit}) AS full{picked}, count(*) AS n, "
+        f"SELECT {sql.team} AS team, {sql.group('period')} AS period, ({c} <= {limit}) AS full, "
+        f"{treated} AS treated, {pre} AS pre{picked}, count(*) AS n, "
         f"sum(CASE WHEN {sql.resolved} THEN 0 ELSE 1 END) AS n_open, "
         f"sum(ln(LEAST(GREATEST(CASE WHEN {sql.resolved} THEN {sql.hours} ELSE {cap} END, "
         f"CAST(1 AS FLOAT8) / 60), {cap}))) AS sy, "
@@ -119,15 +143,18 @@ def _sums(sql: Sql, extra: list[str]) -> pd.DataFrame:
         f"sum(CASE WHEN {sql.resolved} THEN 1 ELSE 0 END) AS n_res, "
         f"sum(CASE WHEN {sql.resolved} THEN {log_hours} END) AS s1, "
         f"sum(CASE WHEN {sql.resolved} THEN {log_hours} * {log_hours} END) AS s2 "
-        f"FROM {sql.table} WHERE {sql.kept} GROUP BY {', '.join(str(i) for i in range(1, 4 + len(extra)))}")
+        f"FROM {sql.table}{join} WHERE {sql.kept} GROUP BY {', '.join(str(i) for i in range(1, 6 + len(extra)))}")
     db = Database.open(sql.data.target)
     try:
         frame = db.query(query).to_pandas()
     finally:
         db.close()
-    frame["day"] = pd.to_datetime(frame["day"]).astype("datetime64[ns]")
-    for name in ("n", "n_open", "n_capped", "n_res"):
+    for name in ("n", "n_open", "n_capped", "n_res", "period"):
         frame[name] = frame[name].astype(np.int64)
+    frame["treated"] = frame["treated"].astype(int)
+    for name in ("full", "pre"):
+        frame[name] = frame[name].astype(bool)
     for name in ("sy", "s1", "s2"):
         frame[name] = frame[name].astype(float).fillna(0.0)
-    return frame.sort_values(["team", "day", "full", *extra], kind="stable", na_position="last", ignore_index=True)
+    return frame.sort_values(["team", "period", "full", "treated", "pre", *extra], kind="stable", na_position="last",
+                             ignore_index=True)

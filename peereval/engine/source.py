@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from peereval.config import ProgramConfig
 from peereval.data.cohort import CohortData, load_from, parse_cutoff
@@ -49,6 +51,7 @@ class EngineData:
     table_sql: str  # the tickets table, schema-qualified and quoted
     kept_sql: str  # SQL true for the tickets summed in the database (the others left there are out of scope)
     in_database: int = 0
+    database_digest: str = ""  # of the database's counts and sums of the tickets left there (see fingerprint)
 
     def __getattr__(self, name: str):
         """Every other table and fact is the fetched data's (``tickets``, only the rows fetched, is not offered)."""
@@ -60,30 +63,14 @@ class EngineData:
 
     @property
     def fingerprint(self) -> str:
-        """sha256 of the fetched rows' fingerprint and of the database's counts and sums of the tickets it kept.
+        """sha256 of the fetched rows' fingerprint and of the database's counts and sums of the tickets left there.
 
-        The kept rows are summed by (team, created day, priority, type): rows, resolved rows and the
-        sums of their created and resolved times in seconds, in canonical order.
+        Those are summed by (team, month created, priority, type): rows, resolved rows, rows of other
+        types, after the cutoff, and the sums of their created and resolved times in seconds (canonical order).
         """
-        if "_fingerprint" not in self.__dict__:
-            digest = self.fetched.fingerprint
-            if self.engine_rows:
-                cols = self.columns
-                c, r = quote(cols["created_at"]), quote(cols["resolved_at"])
-                keys = [quote(cols[k]) for k in ("team", "priority", "type") if k in cols]
-                db = Database.open(self.target)
-                try:
-                    sums = db.query(
-                        f"SELECT {', '.join(keys)}, CAST({c} AS DATE) AS day, count(*) AS n, count({r}) AS resolved, "
-                        f"CAST(sum(EXTRACT(EPOCH FROM {c})) AS FLOAT8) AS created, "
-                        f"CAST(sum(EXTRACT(EPOCH FROM {r})) AS FLOAT8) AS finished FROM {self.table_sql} "
-                        f"WHERE NOT {self.fetch_sql} GROUP BY {', '.join(str(i) for i in range(1, len(keys) + 2))}")
-                finally:
-                    db.close()
-                summed = fingerprint({"tickets summed in the database": canonical(sums)}, None)
-                digest = hashlib.sha256(f"{digest}\0{summed}".encode()).hexdigest()
-            object.__setattr__(self, "_fingerprint", digest)
-        return self.__dict__["_fingerprint"]
+        if not self.in_database:
+            return self.fetched.fingerprint
+        return hashlib.sha256(f"{self.fetched.fingerprint}\0{self.database_digest}".encode()).hexdigest()
 
     def __repr__(self) -> str:
         where = f"{self.engine_rows:,} tickets summed in the database" if self.engine_rows else \
@@ -130,6 +117,7 @@ def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | Non
         end = None if cut is None else cut + pd.Timedelta(days=1)
         clean, why = _clean_condition(db, columns) if not why else ("FALSE", why)
         counts: dict = {}
+        digest = ""
         if not why:  # clean rows of other types, or after the cutoff, are counted here as the loader would
             c, r = quote(columns["created_at"]), quote(columns["resolved_at"])
             other = f"({quote(columns['type'])} IS NOT NULL AND lower({quote(columns['type'])}) NOT IN " \
@@ -138,12 +126,12 @@ def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | Non
             after = f"{c} >= {timestamp(end)}" if end is not None else "FALSE"
             kept_sql = f"({clean} AND NOT {other} AND NOT ({after}))"
             late = f"{r} >= {timestamp(end)}" if end is not None else "FALSE"
-            counts = db.query(
-                f"SELECT count(*) AS clean, sum(CASE WHEN {other} THEN 1 ELSE 0 END) AS other, "
-                f"sum(CASE WHEN NOT {other} AND {after} THEN 1 ELSE 0 END) AS after, "
-                f"sum(CASE WHEN {kept_sql} AND {late} THEN 1 ELSE 0 END) AS late, "
-                f"min(CASE WHEN {kept_sql} THEN {c} END) AS first, max(CASE WHEN {kept_sql} THEN {c} END) AS last "
-                f"FROM {table} WHERE {clean}").to_pylist()[0]
+            sums = _scope_sums(db, table, columns, clean, other, after, late)
+            counts = {"clean": pc.sum(sums["n"]).as_py(), "other": pc.sum(sums["other"]).as_py(),
+                      "after": pc.sum(sums["after"]).as_py(), "late": pc.sum(sums["late"]).as_py(),
+                      "first": pc.min(sums["first"]).as_py(), "last": pc.max(sums["last"]).as_py()}
+            digest = fingerprint({"tickets left in the database": canonical(sums.drop_columns(["first", "last"]))},
+                                 None)
     finally:
         probe.close()
     elsewhere = int(counts.get("clean") or 0)
@@ -165,7 +153,27 @@ def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | Non
                                    tickets_elsewhere=(pd.Timestamp(counts["first"]), pd.Timestamp(counts["last"]))
                                    if kept else None)
     return EngineData(text, data, kept if elsewhere else 0, None if elsewhere else why, columns,
-                      f"NOT {clean}" if elsewhere else "TRUE", table, kept_sql if elsewhere else "FALSE", elsewhere)
+                      f"NOT {clean}" if elsewhere else "TRUE", table, kept_sql if elsewhere else "FALSE", elsewhere,
+                      digest if elsewhere else "")
+
+
+def _scope_sums(db: Database, table: str, columns: dict[str, str], clean: str, other: str, after: str,
+                late: str) -> pa.Table:
+    """The clean tickets by (team, month, priority, type): rows, of other types, after the cutoff, kept
+    and resolved after it, first/last kept creation, resolved rows and the sums of their times (seconds)."""
+    c, r = quote(columns["created_at"]), quote(columns["resolved_at"])
+    keys = [quote(columns[k]) for k in ("team", "priority", "type") if k in columns]
+    day = f"CAST({c} AS DATE)"
+    kept = f"NOT {other} AND NOT ({after})"
+    return db.query(
+        f"SELECT {', '.join(keys)}, CAST(EXTRACT(YEAR FROM {day}) * 12 + EXTRACT(MONTH FROM {day}) - 1 AS INTEGER) "
+        f"AS month, count(*) AS n, sum(CASE WHEN {other} THEN 1 ELSE 0 END) AS other, "
+        f"sum(CASE WHEN NOT {other} AND {after} THEN 1 ELSE 0 END) AS after, "
+        f"sum(CASE WHEN {kept} AND {late} THEN 1 ELSE 0 END) AS late, "
+        f"min(CASE WHEN {kept} THEN {c} END) AS first, max(CASE WHEN {kept} THEN {c} END) AS last, "
+        f"count({r}) AS resolved, CAST(sum(EXTRACT(EPOCH FROM {c})) AS FLOAT8) AS created, "
+        f"CAST(sum(EXTRACT(EPOCH FROM {r})) AS FLOAT8) AS finished "
+        f"FROM {table} WHERE {clean} GROUP BY {', '.join(str(i) for i in range(1, len(keys) + 2))}")
 
 
 def _with_note(ledger, late: int):

@@ -33,6 +33,8 @@ class Sql:
         self.resolved = f"({r} IS NOT NULL AND {r} < {timestamp(cal.end)})"
         self.kept = data.kept_sql
         self.in_scope = self.kept
+        starts = cal.start[(cal.cohort == "pilot") & cal.start.notna()]
+        self.first = pd.Timestamp(starts.min()) if len(starts) else None  # the first pilot start (balance's)
 
     def keep_only(self, accepted: dict[str, list[str]]) -> None:
         """Narrow the rows in scope to the stored values each ``where`` column keeps."""
@@ -126,14 +128,47 @@ def _by(frame: pd.DataFrame, keys: list[str], values: np.ndarray) -> dict[tuple,
 class EngineSummaries:
     """Trend, variance-component cells and pre-start levels of a frame whose rows are partly in the database.
 
-    ``cells``: the database's rows in scope, summed by (team, day) with their ``period``, ``cohort``,
-    rows ``n``, ``n_open``, resolved ``n_res`` and the sums ``s1``/``s2`` of their log hours;
-    ``fetched``: the frame of the rows fetched and checked here.
+    ``cells``: the database's rows in scope, summed by team, ``period`` and ``pre`` (created before
+    ``first``, the first pilot start) with their ``cohort``, rows ``n``, ``n_open``, resolved
+    ``n_res`` and the sums ``s1``/``s2`` of their log hours; ``fetched``: the frame of the rows
+    fetched and checked here.
     """
 
     sql: Sql
     cells: pd.DataFrame
     fetched: OutcomeFrame
+    first: pd.Timestamp | None
+
+    def _merged(self) -> dict[str, dict[tuple, float]] | None:
+        """Every median the views need, from one query, when no fetched resolved row joins any group.
+
+        ``percentile_cont`` over GROUPING SETS: (period, cohort) for the trend, () for the baseline,
+        (team, created before the first start) for balance. None when fetched rows must join in.
+        """
+        if "_medians" not in self.__dict__:
+            f, sql = self.fetched.rows, self.sql
+            found = None
+            if not (len(f) and (~f["open"].to_numpy(bool)).any()):
+                pre = f"({sql.created} < {timestamp(self.first)})" if self.first is not None else "FALSE"
+                query = (f"SELECT g0, g1, g2, g3, GROUPING(g0, g1, g2, g3) AS gid, percentile_cont(0.5) WITHIN GROUP "
+                         f"(ORDER BY h) AS m FROM (SELECT {sql.group('period')} AS g0, {sql.group('cohort')} AS g1, "
+                         f"{sql.team} AS g2, {pre} AS g3, {sql.hours} AS h FROM {sql.table} WHERE {sql.in_scope} AND "
+                         f"{sql.resolved}) s GROUP BY GROUPING SETS ((g0, g1), (), (g2, g3))")
+                db = Database.open(sql.data.target)
+                try:
+                    table = db.query(query).to_pandas()
+                finally:
+                    db.close()
+                found = {"trend": {}, "all": {}, "before": {}}
+                for g0, g1, g2, g3, gid, m in table.itertuples(index=False):
+                    if gid == 3:
+                        found["trend"][(int(g0), str(g1))] = float(m)  # g0 is a float beside the other sets' NULLs
+                    elif gid == 15:
+                        found["all"][()] = float(m)
+                    elif gid == 12 and g3:
+                        found["before"][(str(g2),)] = float(m)
+            object.__setattr__(self, "_medians", found)
+        return self.__dict__["_medians"]
 
     def rows_in_scope(self) -> int:
         return int(self.cells["n"].sum()) + len(self.fetched.rows)
@@ -151,7 +186,8 @@ class EngineSummaries:
             ["n", "n_open"]].sum()
         counts = mine.add(theirs, fill_value=0).astype(int).sort_index()
         resolved = f[~f["open"].to_numpy(bool)]
-        medians = self.sql.medians(keys, _by(resolved, keys, resolved["hours"].to_numpy(float)))
+        merged = self._merged()
+        medians = merged["trend"] if merged else self.sql.medians(keys, _by(resolved, keys, resolved["hours"].to_numpy(float)))
         table = counts.reset_index()
         table["value"] = [medians.get(_key((p, c)), np.nan) for p, c in zip(table["period"], table["cohort"], strict=True)]
         table["month"] = table["period"].map({p: self.sql.calendar.label(p) for p in table["period"].unique()})
@@ -172,19 +208,24 @@ class EngineSummaries:
             return both, None
         c = cell_table(both, ["team", "period"], sums={"n": both["size"], "s1": both["s1"], "s2": both["s2"]})
         cells = c[["team", "period"]].assign(size=c["n"].astype(np.int64), s1=c["s1"], s2=c["s2"])
-        median = self.sql.medians([], {(): f["hours"].to_numpy(float)[keep]} if keep.any() else {}).get(())
+        merged = self._merged()
+        median = (merged["all"] if merged else self.sql.medians([], {(): f["hours"].to_numpy(float)[keep]}
+                                                                   if keep.any() else {})).get(())
         return cells, median
 
     def before(self, first: pd.Timestamp) -> tuple[pd.DataFrame, int]:
         """Resolved rows dated before ``first``, per team: ``size`` and ``median`` hours; and how many periods they span."""
+        if first != self.first:
+            raise ValueError(f"the database's sums are split at the first pilot start {self.first}, not at {first}")
         f = self.fetched.rows
         pre = f[(f["date"] < first).to_numpy() & ~f["open"].to_numpy(bool)]
-        mine = self.cells[(self.cells["day"] < first).to_numpy() & (self.cells["n_res"] > 0).to_numpy()]
+        mine = self.cells[self.cells["pre"].to_numpy(bool) & (self.cells["n_res"] > 0).to_numpy()]
         months = max(1, len(set(mine["period"].astype(int)) | set(pre["period"].astype(int))))
         size = mine.assign(team=mine["team"].astype(object)).groupby("team")["n_res"].sum().add(
             pre.assign(team=pre["team"].astype(object)).groupby("team").size(), fill_value=0)
-        medians = self.sql.medians(["team"], _by(pre, ["team"], pre["hours"].to_numpy(float)),
-                                   where=f"{self.sql.created} < {timestamp(first)}")
+        merged = self._merged()
+        medians = merged["before"] if merged else self.sql.medians(
+            ["team"], _by(pre, ["team"], pre["hours"].to_numpy(float)), where=f"{self.sql.created} < {timestamp(first)}")
         table = pd.DataFrame({"size": size.astype(int)})
         table["median"] = [medians.get((str(t),), np.nan) for t in table.index]
         return table, months
