@@ -36,7 +36,7 @@ bug_turnaround_target: Optional[float] = None  # proportional change, e.g. -0.10
 alpha: float = 0.05  # two-sided level of the intervals
 strict: bool = False  # treat any excluded row as an error
 config: str = ""  # program.toml to use (default: the data folder's, or the database's program table)
-fetch_rows: bool = False  # a database: read every ticket row instead of letting the database sum the clean ones
+fetch_rows: Optional[bool] = None  # a database: read every ticket (True) or sum clean ones there (None: by engine)
 generated_at: str = ""  # set by the runner: when this report was produced (UTC)
 analysis_cache: str = ""  # set by the runner: its results for the same inputs (no rows), to avoid a second load
 

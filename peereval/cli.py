@@ -29,6 +29,10 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 DataDir = Annotated[str, typer.Argument(help="folder with teams, people, sessions, … exports; or a DuckDB file "
                                               "(exports.duckdb) or a PostgreSQL URL (postgresql://user@host/db?schema=s)")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress display (errors and the result only)")]
+FetchRows = Annotated[bool | None, typer.Option(
+    "--fetch-rows/--sum-in-database",
+    help="a database: read every ticket, or leave the tickets that pass every check to the database, which "
+         "sums them (default: sum in a DuckDB file, read from PostgreSQL: faster on one server)")]
 ConfigFile = Annotated[Path | None, typer.Option(
     "--config", help="program.toml to use (default: the folder's own, or a database's 'program' table)")]
 
@@ -69,8 +73,7 @@ def report(
     strict: Annotated[bool, typer.Option("--strict", help="treat any excluded row as an error")] = False,
     config: ConfigFile = None,
     quiet: Quiet = False,
-    fetch_rows: Annotated[bool, typer.Option("--fetch-rows", help="a database: read every ticket row instead of "
-                                             "letting the database sum the ones that pass every check")] = False,
+    fetch_rows: FetchRows = None,
 ) -> None:
     """Render the report to OUT/YYYY-MM/index.html (monthly) or OUT/YYYY-Www/index.html (weekly), + results.json."""
     from peereval.report.analysis import ReportParameters
@@ -153,6 +156,7 @@ def validate(
     strict: Annotated[bool, typer.Option("--strict", help="treat any excluded row as an error")] = False,
     config: ConfigFile = None,
     quiet: Quiet = False,
+    fetch_rows: FetchRows = None,
 ) -> None:
     """Check a data folder (or database) and print the data-quality ledger (exit 0 usable, 2 not)."""
     import pandas as pd
@@ -166,9 +170,9 @@ def validate(
     started = time.perf_counter()
     with _progress(quiet) as progress:
         progress(f"reading {display(data_dir) if is_database(data_dir) else data_dir}")
-        if is_database(data_dir):  # tickets that pass every check in SQL are counted there, not copied out
-            from peereval.engine import load_aggregated
+        from peereval.engine import load_aggregated, sums_in_database
 
+        if sums_in_database(data_dir, fetch_rows):  # tickets that pass every check in SQL are counted there
             data = load_aggregated(data_dir, cutoff, strict=strict, config_file=config, progress=progress)
         else:
             data = load(data_dir, cutoff=cutoff, strict=strict, config_file=config, progress=progress)

@@ -245,8 +245,9 @@ def test_postgres_sums_give_the_rows_results(pg_url):
     summed = assert_same_analysis(url)
     assert summed.engine_rows == 10022  # three new ids, fetched (their spaces), the rest stays
     assert "@127.0.0.1" in repr(summed) and "1,377 counted there as out of scope, 3 fetched and checked here" in repr(summed)
-    from peereval.report.analysis import ReportParameters, summarise
     from test_database_source import assert_same
+
+    from peereval.report.analysis import ReportParameters, summarise
 
     params = ReportParameters(data_dir=url, month="2026-10").validate()  # every view of the report, medians too
     whole_doc, summed_doc = (summarise(d, params).results() for d in (peereval.load(url, cutoff=CUTOFF), summed))
@@ -349,3 +350,11 @@ def test_fingerprint_covers_the_tickets_left_in_the_database(tmp_path):
     moved.loc[moved["resolved_at"].notna().idxmax(), "resolved_at"] += pd.Timedelta(seconds=1)
     changed = load_aggregated(to_duckdb(tmp_path / "c.duckdb", moved), CUTOFF)
     assert changed.engine_rows == 10022 and changed.fingerprint != base
+
+
+def test_which_sources_sum_in_the_database_by_default(sample_db):
+    from peereval.engine import sums_in_database
+
+    assert sums_in_database(sample_db) and not sums_in_database(SAMPLE)  # a DuckDB file sums; files never
+    assert not sums_in_database("postgresql://u@h/db?schema=s")  # one server: reading the rows is faster
+    assert sums_in_database("postgresql://u@h/db", fetch_rows=False) and not sums_in_database(sample_db, True)

@@ -17,12 +17,13 @@ database's sums per (team, day, follow-up complete, priority/type) and the fetch
 randomization inference use (team, period, adjustment) cells, on which they are exact. The
 report's row-level views (monthly medians, variance components, pre-start levels) add the
 database's counts and sums to the fetched rows' and take medians as exact order statistics
-(:mod:`peereval.engine.summaries`). The monthly report uses this for every database source
-(``peereval report DB``; ``--fetch-rows`` reads every row instead); :func:`peereval.effect` and
-:func:`peereval.panel` accept the loaded data too.
+(:mod:`peereval.engine.summaries`). The monthly report and ``validate`` use this for a DuckDB
+file, and for PostgreSQL with ``--sum-in-database`` (:func:`sums_in_database` says why);
+``--fetch-rows`` reads every row. :func:`peereval.effect` and :func:`peereval.panel` accept the
+loaded data too.
 """
 
 from peereval.engine.frame import build
-from peereval.engine.source import EngineData, load_aggregated
+from peereval.engine.source import EngineData, load_aggregated, sums_in_database
 
-__all__ = ["EngineData", "build", "load_aggregated"]
+__all__ = ["EngineData", "build", "load_aggregated", "sums_in_database"]

@@ -29,7 +29,7 @@ class Sql:
         self.data, self.outcome, self.calendar = data, o, cal
         c, r = quote(data.columns["created_at"]), quote(data.columns["resolved_at"])
         self.created, self.team, self.table = c, quote(data.columns["team"]), data.table_sql
-        self.hours = f"CAST(EXTRACT(EPOCH FROM ({r} - {c})) AS FLOAT8) / 3600"
+        self.hours = f"date_part('epoch', {r} - {c}) / 3600"
         self.resolved = f"({r} IS NOT NULL AND {r} < {timestamp(cal.end)})"
         self.kept = data.kept_sql
         self.in_scope = self.kept
@@ -51,7 +51,7 @@ class Sql:
                 return f"CAST(FLOOR((CAST({self.created} AS DATE) - DATE '1970-01-05') / 7.0) AS INTEGER)"
             # from the day: DuckDB 2.0.1 groups EXTRACT(... FROM a TIMESTAMP_NS) wrongly (bad statistics)
             day = f"CAST({self.created} AS DATE)"
-            return f"CAST(EXTRACT(YEAR FROM {day}) * 12 + EXTRACT(MONTH FROM {day}) - 1 AS INTEGER)"
+            return f"CAST(date_part('year', {day}) * 12 + date_part('month', {day}) - 1 AS INTEGER)"
         cohorts = self.calendar.cohort.dropna()
         cases = " ".join(f"WHEN {self.team} IN ({', '.join(literal(str(t)) for t in cohorts.index[cohorts == label])}) "
                          f"THEN {literal(str(label))}" for label in sorted(set(cohorts)))

@@ -45,7 +45,7 @@ class ReportParameters:
     strict: bool = False
     week: str = ""  # … or an ISO week YYYY-Www for a weekly read (the cutoff is its Sunday)
     config: str = ""  # program.toml to use (default: the data folder's, or a database's ``program`` table)
-    fetch_rows: bool = False  # a database: fetch every ticket instead of letting the database sum the clean ones
+    fetch_rows: bool | None = None  # a database: read every ticket (True) or sum the clean ones there (False)
 
     def validate(self) -> ReportParameters:
         problems = []
@@ -70,8 +70,8 @@ class ReportParameters:
             v = getattr(self, name)
             if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)):
                 problems.append(f"{name} must be a number, got {v!r}")
-        if not isinstance(self.fetch_rows, bool):
-            problems.append(f"fetch_rows must be true or false, got {self.fetch_rows!r}")
+        if self.fetch_rows is not None and not isinstance(self.fetch_rows, bool):
+            problems.append(f"fetch_rows must be true, false or None (the engine's default), got {self.fetch_rows!r}")
         if not isinstance(self.strict, bool):
             problems.append(f"strict must be true or false, got {self.strict!r}")
         if problems:
@@ -240,7 +240,7 @@ def analyze(data_dir: str | Path, month: str = "", *, min_group_size: int | None
             participation_target: float | None = None, sessions_target: float | None = None,
             onboarding_target: float | None = None, bug_turnaround_target: float | None = None,
             alpha: float = 0.05, strict: bool = False, cache: str | Path | None = None,
-            week: str = "", config: str | Path = "", fetch_rows: bool = False) -> MonthlyAnalysis:
+            week: str = "", config: str | Path = "", fetch_rows: bool | None = None) -> MonthlyAnalysis:
     """Load the folder with the read's cutoff and compute everything the report shows.
 
     A read is a ``month`` (YYYY-MM) or an ISO ``week`` (YYYY-Www); every estimate then compares
@@ -265,10 +265,9 @@ def load_for(params: ReportParameters, progress=None) -> CohortData:
     """The read's data: program.toml (with the parameters' overrides) and ``load`` with the read's cutoff.
 
     A database's clean tickets are summed in the database (:func:`~peereval.engine.load_aggregated`)
-    unless ``params.fetch_rows``. ``progress(message)`` hears about each table as it is read (see
-    :func:`~peereval.data.cohort.load`).
+    as :func:`~peereval.engine.sums_in_database` decides from ``params.fetch_rows``. ``progress(message)``
+    hears about each table as it is read (see :func:`~peereval.data.cohort.load`).
     """
-    from peereval.data.database import is_database
     from peereval.data.sources import open_source
 
     source = open_source(params.data_dir, params.config or None)
@@ -281,9 +280,9 @@ def load_for(params: ReportParameters, progress=None) -> CohortData:
         sessions_per_month=params.sessions_target, onboarding_speedup=params.onboarding_target,
         bug_turnaround=params.bug_turnaround_target,
     )
-    if is_database(params.data_dir) and not params.fetch_rows:
-        from peereval.engine import load_aggregated
+    from peereval.engine import load_aggregated, sums_in_database
 
+    if sums_in_database(params.data_dir, params.fetch_rows):
         return load_aggregated(params.data_dir, params.cutoff, strict=params.strict, config=program,
                                config_file=params.config or None, progress=progress)
     return load(params.data_dir, cutoff=params.cutoff, strict=params.strict, config=program,
