@@ -93,8 +93,10 @@ def main() -> None:
                   f"{time.perf_counter() - t1:.1f} s", flush=True)
             base = None
             for kind, target, extra in (("Parquet folder", str(folder), []),
-                                        ("DuckDB, sums", str(file), []), ("DuckDB, all rows", str(file), ["--fetch-rows"]),
-                                        ("PostgreSQL, sums", url, []), ("PostgreSQL, all rows", url, ["--fetch-rows"])):
+                                        ("DuckDB, sums", str(file), ["--sum-in-database"]),
+                                        ("DuckDB, all rows", str(file), ["--fetch-rows"]),
+                                        ("PostgreSQL, sums", url, ["--sum-in-database"]),
+                                        ("PostgreSQL, all rows", url, ["--fetch-rows"])):
                 runs = [_results(target, config, extra) for _ in range(args.runs)]
                 bad = next((r for r, _ in runs if "error" in r), None)
                 if bad:
