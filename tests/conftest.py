@@ -8,6 +8,20 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """One throwaway PostgreSQL server for the whole run (tests/db_support.py); skipped, with the
+    reason, where none can be started."""
+    from db_support import postgres_server, unavailable
+
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    with postgres_server() as url:
+        yield url
+
 SAMPLE = ROOT / "data" / "sample"
 
 TINY = {

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import SAMPLE, write_folder
-from db_support import folder_tables, postgres_server, to_duckdb, to_postgres, unavailable
+from db_support import folder_tables, to_duckdb, to_postgres
 
 import peereval
 from peereval.data.database import display, is_database
@@ -27,15 +27,6 @@ from peereval.report.analysis import ReportParameters, summarise
 
 MONTH = "2026-10"
 CLI = str(Path(sys.executable).with_name("peereval"))
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    why = unavailable()
-    if why:
-        pytest.skip(why)
-    with postgres_server() as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from conftest import SAMPLE
-from db_support import postgres_server, unavailable
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -210,15 +209,6 @@ def test_medians_of_database_and_fetched_values_are_exact(tmp_path_factory, part
                                                                                   rel_tol=1e-15))
         else:
             assert (g,) not in got
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    why = unavailable()
-    if why:
-        pytest.skip(why)
-    with postgres_server() as url:
-        yield url
 
 
 def test_postgres_sums_give_the_rows_results(pg_url):

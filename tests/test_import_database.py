@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
-from db_support import postgres_server, to_postgres, unavailable
+from db_support import to_postgres
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,15 +46,6 @@ IMPORTS = [  # people first: the calendar and survey importers find person ids b
 ]
 TABLES = ("teams", "people", "sessions", "attendance", "tickets", "surveys")
 CLI = str(Path(sys.executable).with_name("peereval"))
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    why = unavailable()
-    if why:
-        pytest.skip(why)
-    with postgres_server() as url:
-        yield url
 
 
 def _folder(path: Path) -> Path:

@@ -122,6 +122,15 @@ class Database:
                                      "give the path of an existing .duckdb file (or a folder of exports)")])
         return cls(target, "duckdb", schema, duckdb.connect(path, read_only=True))
 
+    @classmethod
+    def run(cls, target: str, sql: str) -> pa.Table:
+        """Open ``target``, run one query and close."""
+        db = cls.open(target)
+        try:
+            return db.query(sql)
+        finally:
+            db.close()
+
     def query(self, sql: str) -> pa.Table:
         if self.kind == "duckdb":
             return self.conn.sql(sql).to_arrow_table()

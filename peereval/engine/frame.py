@@ -144,11 +144,7 @@ def _sums(sql: Sql, extra: list[str]) -> pd.DataFrame:
         f"sum(CASE WHEN {sql.resolved} THEN {log_hours} END) AS s1, "
         f"sum(CASE WHEN {sql.resolved} THEN {log_hours} * {log_hours} END) AS s2 "
         f"FROM {sql.table}{join} WHERE {sql.kept} GROUP BY {', '.join(str(i) for i in range(1, 6 + len(extra)))}")
-    db = Database.open(sql.data.target)
-    try:
-        frame = db.query(query).to_pandas()
-    finally:
-        db.close()
+    frame = Database.run(sql.data.target, query).to_pandas()
     for name in ("n", "n_open", "n_capped", "n_res", "period"):
         frame[name] = frame[name].astype(np.int64)
     frame["treated"] = frame["treated"].astype(int)

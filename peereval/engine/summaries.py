@@ -79,21 +79,13 @@ def medians(target: str, rows: str, n_groups: int, fetched: dict[tuple, np.ndarr
     k = max((len(v) for v in fetched.values()), default=0)
     part = ", ".join(f"g{i}" for i in range(n_groups))
     if k == 0:
-        db = Database.open(target)
-        try:
-            table = db.query(f"SELECT {part}, percentile_cont(0.5) WITHIN GROUP (ORDER BY h) AS m FROM ({rows}) s "
-                             f"GROUP BY {part}").to_pandas()
-        finally:
-            db.close()
+        table = Database.run(target, f"SELECT {part}, percentile_cont(0.5) WITHIN GROUP (ORDER BY h) AS m "
+                                     f"FROM ({rows}) s GROUP BY {part}").to_pandas()
         return {_key(tuple(r[:-1])): float(r[-1]) for r in table.itertuples(index=False)}
     query = (f"SELECT {part}, h, rn, cnt FROM (SELECT {part}, h, row_number() OVER (PARTITION BY {part} ORDER BY h) "
              f"AS rn, count(*) OVER (PARTITION BY {part}) AS cnt FROM ({rows}) s) w "
              f"WHERE 2 * rn >= cnt - 2 * {k} - 2 AND 2 * rn <= cnt + {k} + 3")
-    db = Database.open(target)
-    try:
-        table = db.query(query).to_pandas()
-    finally:
-        db.close()
+    table = Database.run(target, query).to_pandas()
     names = [f"g{i}" for i in range(n_groups)]
     found: dict[tuple, tuple[np.ndarray, int, int]] = {}
     if len(table):
@@ -154,11 +146,7 @@ class EngineSummaries:
                          f"(ORDER BY h) AS m FROM (SELECT {sql.group('period')} AS g0, {sql.group('cohort')} AS g1, "
                          f"{sql.team} AS g2, {pre} AS g3, {sql.hours} AS h FROM {sql.table} WHERE {sql.in_scope} AND "
                          f"{sql.resolved}) s GROUP BY GROUPING SETS ((g0, g1), (), (g2, g3))")
-                db = Database.open(sql.data.target)
-                try:
-                    table = db.query(query).to_pandas()
-                finally:
-                    db.close()
+                table = Database.run(sql.data.target, query).to_pandas()
                 found = {"trend": {}, "all": {}, "before": {}}
                 for g0, g1, g2, g3, gid, m in table.itertuples(index=False):
                     if gid == 3:
