@@ -57,6 +57,19 @@ def display(target: object) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def locate(target: str) -> tuple[str, str, str]:
+    """``(kind, what to connect to, schema)`` of a database target: ``"postgresql"`` with the URL
+    minus ``schema=`` (default ``public``), or ``"duckdb"`` with the file's path (default ``main``)."""
+    if target.lower().startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(target)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        rest = urlencode([(k, v) for k, v in query if k != "schema"])
+        return ("postgresql", urlunsplit(parts._replace(scheme="postgresql", query=rest)),
+                next((v for k, v in query if k == "schema"), "") or "public")
+    path, _, query = re.sub(r"^duckdb://", "", target, flags=re.IGNORECASE).partition("?")
+    return "duckdb", path, dict(parse_qsl(query)).get("schema", "main")
+
+
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -102,11 +115,7 @@ class Database:
     def _postgres(cls, url: str) -> Database:
         import adbc_driver_postgresql.dbapi as adbc
 
-        parts = urlsplit(url)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        schema = next((v for k, v in query if k == "schema"), "") or "public"
-        rest = urlencode([(k, v) for k, v in query if k != "schema"])
-        uri = urlunsplit(parts._replace(scheme="postgresql", query=rest))
+        _, uri, schema = locate(url)
         conn = adbc.connect(uri, autocommit=True)
         return cls(url, "postgresql", schema, conn)
 
@@ -114,9 +123,7 @@ class Database:
     def _duckdb(cls, target: str) -> Database:
         import duckdb
 
-        path = re.sub(r"^duckdb://", "", target, flags=re.IGNORECASE)
-        path, _, query = path.partition("?")
-        schema = dict(parse_qsl(query)).get("schema", "main")
+        _, path, schema = locate(target)
         if not Path(path).is_file():
             raise DataError([Problem(display(target), "no such DuckDB file",
                                      "give the path of an existing .duckdb file (or a folder of exports)")])

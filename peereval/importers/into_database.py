@@ -19,11 +19,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from peereval.data.database import display
+from peereval.data.database import display, literal, locate, quote
 from peereval.data.reading import normalise_column
 from peereval.errors import DataError, Problem
 from peereval.importers import cells
@@ -32,14 +32,6 @@ from peereval.importers.merge import COLUMNS, KEYS, Skips, TableChange, upsert
 _ROW = "\0row"  # marks a merged row with its position in the stored table
 _ACCESS_FIX = ("check the URL or path, that the server is running and accepts this user "
                "(password in PGPASSWORD or ~/.pgpass), and that this user may write there")
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -61,18 +53,7 @@ class DatabaseTarget:
         self.target = target
         self.name = display(target)
         self.conn: object | None = None
-        if target.lower().startswith(("postgresql://", "postgres://")):
-            parts = urlsplit(target)
-            query = parse_qsl(parts.query, keep_blank_values=True)
-            self.kind = "postgresql"
-            self.schema = next((v for k, v in query if k == "schema"), "") or "public"
-            rest = urlencode([(k, v) for k, v in query if k != "schema"])
-            self.uri = urlunsplit(parts._replace(scheme="postgresql", query=rest))
-        else:
-            path, _, query = re.sub(r"^duckdb://", "", target, flags=re.IGNORECASE).partition("?")
-            self.kind = "duckdb"
-            self.schema = dict(parse_qsl(query)).get("schema", "main")
-            self.uri = path
+        self.kind, self.uri, self.schema = locate(target)
         self.tables: dict[str, str] = {}  # lower-case name → name as stored
         self._declared: dict[str, dict[str, str]] = {}  # table → column → SQL type (for messages)
 
@@ -153,7 +134,7 @@ class DatabaseTarget:
 
     def _list_tables(self) -> dict[str, str]:
         found = self._query("SELECT table_name FROM information_schema.tables "
-                            f"WHERE table_schema = {_literal(self.schema)} ORDER BY table_name")
+                            f"WHERE table_schema = {literal(self.schema)} ORDER BY table_name")
         out: dict[str, str] = {}
         for name in found.column(0).to_pylist():
             if name == name.lower() or name.lower() not in out:
@@ -165,7 +146,7 @@ class DatabaseTarget:
         return f"{self.schema}.{table}"
 
     def qualified(self, stored: str) -> str:
-        return f"{_quote(self.schema)}.{_quote(stored)}"
+        return f"{quote(self.schema)}.{quote(stored)}"
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -231,7 +212,7 @@ class DatabaseTarget:
         """contract-normalised column name → its SQL type as the database names it (for messages)."""
         found = self._guard(lambda: self._query(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "
-            f"{_literal(self.schema)} AND table_name = {_literal(self.tables[table])}"),
+            f"{literal(self.schema)} AND table_name = {literal(self.tables[table])}"),
             "cannot read the table's columns", "check that this user may read it", table=table)
         names, types = found.column(0).to_pylist(), found.column(1).to_pylist()
         return {normalise_column(c): t for c, t in zip(names, types, strict=True)}
@@ -300,7 +281,7 @@ class DatabaseTarget:
                 self.conn.begin()
             schemas = self._query("SELECT schema_name FROM information_schema.schemata").column(0).to_pylist()
             if self.schema not in schemas:
-                self._execute(f"CREATE SCHEMA {_quote(self.schema)}")
+                self._execute(f"CREATE SCHEMA {quote(self.schema)}")
             for plan in todo:
                 self._write_table(plan)
             self.conn.commit()
@@ -319,11 +300,11 @@ class DatabaseTarget:
     def _write_table(self, plan: DatabasePlan) -> None:
         target = self.qualified(plan.stored)
         if not plan.exists:
-            cols = ", ".join(f"{_quote(c)} {cells.sql_type(t)}" for c, t in plan.new_columns)
+            cols = ", ".join(f"{quote(c)} {cells.sql_type(t)}" for c, t in plan.new_columns)
             self._execute(f"CREATE TABLE {target} ({cols})")
         else:
             for c, t in plan.new_columns:
-                self._execute(f"ALTER TABLE {target} ADD COLUMN {_quote(c)} {cells.sql_type(t)}")
+                self._execute(f"ALTER TABLE {target} ADD COLUMN {quote(c)} {cells.sql_type(t)}")
             self._execute(f"DELETE FROM {target}")
         if self.kind == "postgresql":
             with self.conn.cursor() as cur:
@@ -332,8 +313,8 @@ class DatabaseTarget:
         view = "_peereval_import_rows"
         self.conn.register(view, plan.table)
         try:
-            cols = ", ".join(_quote(c) for c in plan.table.column_names)
-            self.conn.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {_quote(view)}")
+            cols = ", ".join(quote(c) for c in plan.table.column_names)
+            self.conn.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {quote(view)}")
         finally:
             try:
                 self.conn.unregister(view)
