@@ -87,7 +87,7 @@ def report(
     if week or weeks:
         targets, weekly = _weeks(weeks or week), True
     else:
-        targets, weekly = (_months(months or month) if (months or month) else [_latest_month(data_dir, config)]), False
+        targets, weekly = (_months(months or month) if (months or month) else [_latest_month(data_dir, config, fetch_rows)]), False
     for m in targets:
         params = ReportParameters(
             data_dir=str(data_dir), month="" if weekly else m, week=m if weekly else "",
@@ -139,11 +139,14 @@ def _weeks(spec: str) -> list[str]:
     return out
 
 
-def _latest_month(data_dir: str, config: Path | None = None) -> str:
+def _latest_month(data_dir: str, config: Path | None = None, fetch_rows: bool | None = None) -> str:
     from peereval.data.cohort import load
     from peereval.describe import latest_month
+    from peereval.engine import load_aggregated, sums_in_database
 
-    month = latest_month(load(data_dir, config_file=config))
+    data = load_aggregated(data_dir, None, config_file=config) if sums_in_database(data_dir, fetch_rows) else \
+        load(data_dir, config_file=config)
+    month = latest_month(data)
     if month is None:
         raise DataError([])
     return month

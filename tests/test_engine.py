@@ -348,3 +348,9 @@ def test_which_sources_sum_in_the_database_by_default(sample_db):
     assert sums_in_database(sample_db) and not sums_in_database(SAMPLE)  # a DuckDB file sums; files never
     assert not sums_in_database("postgresql://u@h/db?schema=s")  # one server: reading the rows is faster
     assert sums_in_database("postgresql://u@h/db", fetch_rows=False) and not sums_in_database(sample_db, True)
+
+
+def test_the_latest_month_counts_the_tickets_left_in_the_database(sample_db):
+    from peereval.describe import latest_month
+
+    assert latest_month(load_aggregated(sample_db, None)) == latest_month(peereval.load(sample_db)) == "2026-10"
