@@ -23,22 +23,19 @@ from decimal import Decimal, InvalidOperation
 
 import pyarrow as pa
 
+from peereval.data.contract import TABLES
+
 #: contract "date" columns that hold a time of day (the others are calendar days)
 TIMESTAMP_COLUMNS = {("tickets", "created_at"), ("tickets", "resolved_at")}
-_DATES = {("people", "hire_date"), ("sessions", "date"), ("surveys", "date"), ("teams", "pilot_start"),
-          ("milestones", "date")}
-_NUMBERS = {("sessions", "duration_minutes"), ("surveys", "score")}
 
 
 def contract_type(table: str, column: str) -> pa.DataType:
     """The Arrow type a new column of ``table`` gets (text unless the contract says date or number)."""
-    if (table, column) in TIMESTAMP_COLUMNS:
-        return pa.timestamp("us")
-    if (table, column) in _DATES:
-        return pa.date32()
-    if (table, column) in _NUMBERS:
-        return pa.float64()
-    return pa.string()
+    spec = TABLES.get(table)
+    kind = next((c.kind for c in spec.columns if c.name == column), None) if spec else None
+    if kind == "date":
+        return pa.timestamp("us") if (table, column) in TIMESTAMP_COLUMNS else pa.date32()
+    return pa.float64() if kind == "number" else pa.string()
 
 
 def sql_type(t: pa.DataType) -> str:
