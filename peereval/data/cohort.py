@@ -335,6 +335,15 @@ def _link_outcome_tables(typed: dict[str, pd.DataFrame], raws: dict[str, RawTabl
         typed[table] = df
 
 
+AFTER_CUTOFF = "after cutoff"  # scope reason of rows dated after the cutoff
+RESOLVED_LATE = "resolved after cutoff: counted as still open"  # note on tickets resolved after it
+
+
+def type_not_counted(types) -> str:
+    """The scope reason of tickets whose type is not one of the program's ``ticket_types``."""
+    return f"ticket type not counted (only {', '.join(types)})"
+
+
 def _apply_scope(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], cfg: ProgramConfig,
                  cut: pd.Timestamp | None, out: Collector) -> None:
     """Rows that are fine but not counted in this report: after the cutoff, other types/milestones.
@@ -360,7 +369,7 @@ def _apply_scope(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], cfg:
     if "tickets" in rows and "type" in rows["tickets"].df.columns:
         t = rows["tickets"].df
         counted = t["type"].isna().to_numpy() | lower_in(t["type"], [x.lower() for x in cfg.ticket_types])
-        rows["tickets"].exclude(~counted, f"ticket type not counted (only {', '.join(cfg.ticket_types)})",
+        rows["tickets"].exclude(~counted, type_not_counted(cfg.ticket_types),
                                 kind="scope", column="type")
     if "surveys" in rows:
         rows["surveys"].exclude(rows["surveys"].df["score"].isna().to_numpy(), "no score given (question skipped)",
@@ -368,7 +377,7 @@ def _apply_scope(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], cfg:
     if end is not None:
         for table, col in date_col.items():
             if table in rows:
-                rows[table].exclude((rows[table].df[col] >= end).to_numpy(), "after cutoff", kind="scope", column=col)
+                rows[table].exclude((rows[table].df[col] >= end).to_numpy(), AFTER_CUTOFF, kind="scope", column=col)
         if "people" in rows:
             people = pd.Index(kept("people")["person_id"])
             for table in ("attendance", "milestones", "surveys"):
@@ -384,7 +393,7 @@ def _apply_scope(typed: dict[str, pd.DataFrame], raws: dict[str, RawTable], cfg:
     if end is not None and "tickets" in typed:
         t = typed["tickets"]
         late = (t["resolved_at"] >= end).to_numpy()
-        out.note("tickets", "resolved after cutoff: counted as still open", int(late.sum()))
+        out.note("tickets", RESOLVED_LATE, int(late.sum()))
         if late.any():
             t = typed["tickets"] = t.copy(deep=False)  # a new frame on the same columns, one column replaced
             t["resolved_at"] = t["resolved_at"].mask(late)

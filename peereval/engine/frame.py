@@ -20,7 +20,8 @@ from peereval.engine.summaries import EngineSummaries, Sql
 from peereval.errors import ArgumentError
 from peereval.outcomes.cells import cell_table
 from peereval.outcomes.declare import Outcome
-from peereval.outcomes.frame import OutcomeFrame, team_codes
+from peereval.outcomes.duration import capped_note, window_reason
+from peereval.outcomes.frame import OutcomeFrame, team_codes, where_keeps, where_reason
 from peereval.periods import Calendar, transition_reason
 
 
@@ -49,20 +50,18 @@ def build(data: EngineData, o: Outcome, cal: Calendar) -> OutcomeFrame:
     n = sums["n"].to_numpy(np.int64)
     accepted: dict[str, list[str]] = {}
     for col, allowed in o.where.items():  # the declaration's filter, by the rule rows follow (in_scope)
-        keep = sums[col].astype("string").str.strip().str.lower().isin(allowed).fillna(False).to_numpy(bool)
-        _add(excluded, f"{col} not one of {', '.join(allowed)}", n[~keep & alive])
+        keep = where_keeps(sums[col], allowed)
+        _add(excluded, where_reason(col, allowed), n[~keep & alive])
         alive &= keep
         accepted[col] = sorted(set(sums.loc[keep, col].dropna()))  # the stored values the filter keeps
     sql.keep_only(accepted)
     sums, n = sums[alive], n[alive]
     rows, transition = _placed(sums, cal)
     full = rows["full"].to_numpy(bool)
-    began = "created" if o.start == "created_at" else o.start
-    _add(excluded, f"{began} in the last {o.window_days} days (follow-up window not complete)", n[~full])
+    _add(excluded, window_reason(o), n[~full])
     _add(excluded, transition_reason(cal.period), n[transition & full])
     used = full & ~transition
-    late = f"still open after {o.window_days} days: counted as {o.window_days} days"
-    notes[late] = notes.get(late, 0) + int(rows["n_capped"].to_numpy(np.int64)[used].sum())
+    notes[capped_note(o)] = notes.get(capped_note(o), 0) + int(rows["n_capped"].to_numpy(np.int64)[used].sum())
     for col in o.adjust_for:
         if col in rows.columns:
             rows[col] = rows[col].astype(object).where(rows[col].notna(), "unknown")

@@ -17,7 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from peereval.config import ProgramConfig
-from peereval.data.cohort import CohortData, load_from, parse_cutoff
+from peereval.data.cohort import (
+    AFTER_CUTOFF,
+    RESOLVED_LATE,
+    CohortData,
+    load_from,
+    parse_cutoff,
+    type_not_counted,
+)
 from peereval.data.database import (
     Database,
     canonical,
@@ -37,7 +44,6 @@ _TIMESTAMP = ("timestamp", "timestamp without time zone", "timestamp_ns", "times
               "timestamp_s", "datetime")
 _TEXT = ("text", "varchar", "character varying", "string", "character")
 _MAX_LISTED = 50_000  # ids listed in the SQL (repeated, or with spaces around them); more: a subquery / every row
-_LATE = "resolved after cutoff: counted as still open"  # the loader's note (peereval.data.cohort)
 
 
 @dataclass(frozen=True)
@@ -169,8 +175,8 @@ def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | Non
         why, elsewhere, kept = "a pilot_start has a time of day", 0, 0
         data = load_from(DatabaseSource(text, config_file), cutoff, strict=strict, config=cfg)
     if elsewhere:
-        scope = [(f"ticket type not counted (only {', '.join(cfg.ticket_types)})", "type", counts["other"]),
-                 ("after cutoff", "created_at", counts["after"])]
+        scope = [(type_not_counted(cfg.ticket_types), "type", counts["other"]),
+                 (AFTER_CUTOFF, "created_at", counts["after"])]
         ledger = dataclasses.replace(data.ledger, exclusions=data.ledger.exclusions + tuple(
             Exclusion("tickets", "tickets", reason, "scope", (), column, unlisted=int(n)) for reason, column, n in scope
             if n))
@@ -206,11 +212,11 @@ def _with_note(ledger, late: int):
         return ledger
     notes, seen = [], False
     for table, note, n in ledger.notes:
-        if table == "tickets" and note == _LATE:
+        if table == "tickets" and note == RESOLVED_LATE:
             n, seen = n + late, True
         notes.append((table, note, n))
     if not seen:
-        notes.append(("tickets", _LATE, late))
+        notes.append(("tickets", RESOLVED_LATE, late))
     return dataclasses.replace(ledger, notes=tuple(notes))
 
 

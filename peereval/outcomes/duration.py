@@ -46,13 +46,23 @@ def build(data: CohortData, o: Outcome, cal: Calendar) -> OutcomeFrame:
     for col in o.adjust_for:
         if col in rows.columns:
             rows[col] = _blank_is_unknown(rows[col])
-    began = "created" if o.start == "created_at" else f"{o.start}"
-    count(excluded, f"{began} in the last {o.window_days} days (follow-up window not complete)", ~full)
+    count(excluded, window_reason(o), ~full)
     count(excluded, transition_reason(cal.period), transition.to_numpy() & full)
     late = rows["used"].to_numpy() & (np.isnan(hours) | (hours > cap))
-    notes[f"still open after {o.window_days} days: counted as {o.window_days} days"] = int(late.sum())
+    notes[capped_note(o)] = int(late.sum())
     rows.index = pd.RangeIndex(len(rows))  # rows is this function's own frame: no copy needed
     return OutcomeFrame(o, rows, cal, excluded, notes, extra={"end": end})
+
+
+def window_reason(o: Outcome) -> str:
+    """The ledger reason for rows whose follow-up window is not complete yet."""
+    began = "created" if o.start == "created_at" else f"{o.start}"
+    return f"{began} in the last {o.window_days} days (follow-up window not complete)"
+
+
+def capped_note(o: Outcome) -> str:
+    """The note on used rows still open after the window (top-coded at it)."""
+    return f"still open after {o.window_days} days: counted as {o.window_days} days"
 
 
 def _hours(start: pd.Series, finish: pd.Series, late: np.ndarray | None) -> np.ndarray:

@@ -128,8 +128,7 @@ def in_scope(frame: pd.DataFrame, o: Outcome, date: str, end: pd.Timestamp | Non
         alive[out] = False
 
     for col, allowed in o.where.items():
-        keep = frame[col].astype("string").str.strip().str.lower().isin(allowed).fillna(False).to_numpy(bool)
-        drop(f"{col} not one of {', '.join(allowed)}", ~keep)
+        drop(where_reason(col, allowed), ~where_keeps(frame[col], allowed))
     blank = frame[date].isna().to_numpy()
     drop(f"no {date}", blank)
     if end is not None:
@@ -137,6 +136,16 @@ def in_scope(frame: pd.DataFrame, o: Outcome, date: str, end: pd.Timestamp | Non
     if o.person:  # the loader leaves out people hired after the cutoff: their earlier rows have no team
         drop(f"{o.person} names a person hired after the cutoff", frame["team"].isna().to_numpy())
     return frame if alive.all() else frame[alive]
+
+
+def where_keeps(values: pd.Series, allowed) -> np.ndarray:
+    """The declaration's ``where`` on one column: the value, stripped and lower-cased, is one of ``allowed``."""
+    return values.astype("string").str.strip().str.lower().isin(allowed).fillna(False).to_numpy(bool)
+
+
+def where_reason(col: str, allowed) -> str:
+    """The ledger reason for rows a ``where`` leaves out."""
+    return f"{col} not one of {', '.join(allowed)}"
 
 
 def team_codes(frame: pd.DataFrame) -> pd.DataFrame:
