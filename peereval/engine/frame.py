@@ -82,7 +82,7 @@ def build(data: EngineData, o: Outcome, cal: Calendar) -> OutcomeFrame:
     out["n"], out["y"], out["used"] = cells["n"], cells["wy"] / cells["n"], True
     facts = {"end": cal.end, "engine_rows": int(n.sum()), "fetched_rows": len(fetched.rows)}
     summaries = EngineSummaries(sql, rows[["team", "period", "pre", "cohort", "n", "n_open", "n_res", "s1", "s2"]],
-                                fetched, sql.first)
+                                fetched)
     return OutcomeFrame(o, out, cal, excluded, notes, weight="n", extra=facts, summaries=summaries)
 
 
@@ -131,10 +131,9 @@ def _sums(sql: Sql, extra: list[str]) -> pd.DataFrame:
         values = ", ".join(f"({literal(str(t))}, {timestamp(pd.Timestamp(s))})" for t, s in starts.items())
         join = f" LEFT JOIN (VALUES {values}) AS pe_starts(pe_team, pe_start) ON {sql.team} = pe_starts.pe_team"
         treated = f"(pe_starts.pe_start IS NOT NULL AND {c} >= pe_starts.pe_start)"
-    pre = f"({c} < {timestamp(sql.first)})" if sql.first is not None else "FALSE"
     query = (
         f"SELECT {sql.team} AS team, {sql.group('period')} AS period, ({c} <= {limit}) AS full, "
-        f"{treated} AS treated, {pre} AS pre{picked}, count(*) AS n, "
+        f"{treated} AS treated, {sql.pre} AS pre{picked}, count(*) AS n, "
         f"sum(CASE WHEN {sql.resolved} THEN 0 ELSE 1 END) AS n_open, "
         f"sum(ln(LEAST(GREATEST(CASE WHEN {sql.resolved} THEN {sql.hours} ELSE {cap} END, "
         f"CAST(1 AS FLOAT8) / 60), {cap}))) AS sy, "

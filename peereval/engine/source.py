@@ -173,7 +173,7 @@ def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | Non
     starts = data.teams["pilot_start"].dropna()
     if elsewhere and (starts != starts.dt.normalize()).any():  # the database places rows by day
         why, elsewhere, kept = "a pilot_start has a time of day", 0, 0
-        data = load_from(DatabaseSource(text, config_file), cutoff, strict=strict, config=cfg)
+        data = load_from(DatabaseSource(text, config_file), cutoff, strict=strict, config=cfg, progress=progress)
     if elsewhere:
         scope = [(type_not_counted(cfg.ticket_types), "type", counts["other"]),
                  (AFTER_CUTOFF, "created_at", counts["after"])]

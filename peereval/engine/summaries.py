@@ -35,6 +35,7 @@ class Sql:
         self.in_scope = self.kept
         starts = cal.start[(cal.cohort == "pilot") & cal.start.notna()]
         self.first = pd.Timestamp(starts.min()) if len(starts) else None  # the first pilot start (balance's)
+        self.pre = f"({c} < {timestamp(self.first)})" if self.first is not None else "FALSE"  # created before it
 
     def keep_only(self, accepted: dict[str, list[str]]) -> None:
         """Narrow the rows in scope to the stored values each ``where`` column keeps."""
@@ -121,7 +122,7 @@ class EngineSummaries:
     """Trend, variance-component cells and pre-start levels of a frame whose rows are partly in the database.
 
     ``cells``: the database's rows in scope, summed by team, ``period`` and ``pre`` (created before
-    ``first``, the first pilot start) with their ``cohort``, rows ``n``, ``n_open``, resolved
+    ``sql.first``, the first pilot start) with their ``cohort``, rows ``n``, ``n_open``, resolved
     ``n_res`` and the sums ``s1``/``s2`` of their log hours; ``fetched``: the frame of the rows
     fetched and checked here.
     """
@@ -129,7 +130,6 @@ class EngineSummaries:
     sql: Sql
     cells: pd.DataFrame
     fetched: OutcomeFrame
-    first: pd.Timestamp | None
 
     def _merged(self) -> dict[str, dict[tuple, float]] | None:
         """Every median the views need, from one query, when no fetched resolved row joins any group.
@@ -141,10 +141,9 @@ class EngineSummaries:
             f, sql = self.fetched.rows, self.sql
             found = None
             if not (len(f) and (~f["open"].to_numpy(bool)).any()):
-                pre = f"({sql.created} < {timestamp(self.first)})" if self.first is not None else "FALSE"
                 query = (f"SELECT g0, g1, g2, g3, GROUPING(g0, g1, g2, g3) AS gid, percentile_cont(0.5) WITHIN GROUP "
                          f"(ORDER BY h) AS m FROM (SELECT {sql.group('period')} AS g0, {sql.group('cohort')} AS g1, "
-                         f"{sql.team} AS g2, {pre} AS g3, {sql.hours} AS h FROM {sql.table} WHERE {sql.in_scope} AND "
+                         f"{sql.team} AS g2, {sql.pre} AS g3, {sql.hours} AS h FROM {sql.table} WHERE {sql.in_scope} AND "
                          f"{sql.resolved}) s GROUP BY GROUPING SETS ((g0, g1), (), (g2, g3))")
                 table = Database.run(sql.data.target, query).to_pandas()
                 found = {"trend": {}, "all": {}, "before": {}}
@@ -203,8 +202,8 @@ class EngineSummaries:
 
     def before(self, first: pd.Timestamp) -> tuple[pd.DataFrame, int]:
         """Resolved rows dated before ``first``, per team: ``size`` and ``median`` hours; and how many periods they span."""
-        if first != self.first:
-            raise ValueError(f"the database's sums are split at the first pilot start {self.first}, not at {first}")
+        if first != self.sql.first:
+            raise ValueError(f"the database's sums are split at the first pilot start {self.sql.first}, not at {first}")
         f = self.fetched.rows
         pre = f[(f["date"] < first).to_numpy() & ~f["open"].to_numpy(bool)]
         mine = self.cells[self.cells["pre"].to_numpy(bool) & (self.cells["n_res"] > 0).to_numpy()]
