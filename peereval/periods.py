@@ -84,6 +84,20 @@ def transition_reason(period: Period) -> str:
     return TRANSITION_REASON.replace("month", period)
 
 
+def start_transition(codes: np.ndarray, period: np.ndarray, start_period: np.ndarray,
+                     treated: np.ndarray) -> np.ndarray:
+    """Rows in their pilot team's start period when that period also holds rows from before the start.
+
+    ``codes``: each row's team code (-1: no team); ``start_period``: each code's start period, then
+    one entry for -1, holding a period no row has (or NaN) where a team has no start; ``treated``:
+    each row dated on or after its team's start.
+    """
+    in_start = period == start_period[codes]
+    mixed = np.zeros(len(start_period), dtype=bool)  # code -1 (no team) is the last entry
+    mixed[codes[in_start & ~treated]] = True
+    return in_start & mixed[codes]
+
+
 @dataclass(frozen=True)
 class Calendar:
     """Each team's cohort and start, the end of the data, and the period grid (months)."""
@@ -182,9 +196,5 @@ class Calendar:
             start_period = np.full(len(teams) + 1, np.iinfo(period.dtype).min, dtype=period.dtype)
         else:
             start_period = np.full(len(teams) + 1, np.nan)
-        start_period[:-1][has_start] = starts
-        in_start = period == per_team(start_period)
-        in_start &= pilot_row
-        mixed = np.zeros(len(teams) + 1, dtype=bool)  # code -1 (no team) is the last entry
-        mixed[codes[in_start & ~treated]] = True
-        return out, pd.Series(in_start & mixed[codes], index=out.index)
+        start_period[:-1][has_start] = starts  # only pilot teams with a start have one
+        return out, pd.Series(start_transition(codes, period, start_period, treated), index=out.index)

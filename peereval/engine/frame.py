@@ -22,7 +22,7 @@ from peereval.outcomes.cells import cell_table
 from peereval.outcomes.declare import Outcome
 from peereval.outcomes.duration import capped_note, window_reason
 from peereval.outcomes.frame import OutcomeFrame, team_codes, where_keeps, where_reason
-from peereval.periods import Calendar, transition_reason
+from peereval.periods import Calendar, start_transition, transition_reason
 
 
 def build(data: EngineData, o: Outcome, cal: Calendar) -> OutcomeFrame:
@@ -109,11 +109,13 @@ def _placed(sums: pd.DataFrame, cal: Calendar) -> tuple[pd.DataFrame, np.ndarray
     cohort = cal.cohort.reindex(pd.Index(sums["team"].astype(object)))
     levels = pd.Index(cal.cohort.dropna().unique()).sort_values()
     rows = sums.assign(cohort=pd.Categorical(cohort.to_numpy(object), categories=levels))
+    codes, teams = pd.factorize(rows["team"].astype(object))
     starts = cal.start[(cal.cohort == "pilot") & cal.start.notna()]
-    first_period = pd.Series(cal.index(pd.Series(starts.to_numpy())).to_numpy(), index=starts.index)
-    in_start = (rows["team"].map(first_period) == rows["period"]).to_numpy(bool)
-    mixed = set(rows.loc[in_start & (rows["treated"] == 0).to_numpy() & (rows["n"] > 0).to_numpy(), "team"])
-    return rows, in_start & rows["team"].isin(mixed).to_numpy(bool)
+    start_period = np.full(len(teams) + 1, np.iinfo(np.int64).min, dtype=np.int64)  # no row has this period
+    at = pd.Index(teams).get_indexer(starts.index)
+    start_period[at[at >= 0]] = cal.index(pd.Series(starts.to_numpy())).to_numpy()[at >= 0]
+    period, treated = rows["period"].to_numpy(np.int64), rows["treated"].to_numpy(bool)
+    return rows, start_transition(codes, period, start_period, treated)
 
 
 def _sums(sql: Sql, extra: list[str]) -> pd.DataFrame:
