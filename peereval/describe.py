@@ -111,7 +111,7 @@ def variability(frame: OutcomeFrame) -> dict[str, float] | None:
     use resolved items only (their log hours are not top-coded); rates treat each team-month
     as one row.
     """
-    found = _resolved_cells(frame)
+    found = resolved_cells(frame)
     if found is None:
         return None
     c, baseline = found
@@ -137,9 +137,9 @@ def variability(frame: OutcomeFrame) -> dict[str, float] | None:
     return out
 
 
-def _resolved_cells(frame: OutcomeFrame) -> tuple[pd.DataFrame, float | None] | None:
+def resolved_cells(frame: OutcomeFrame) -> tuple[pd.DataFrame, float | None] | None:
     """Rows by (team, period) with ``size`` and sums ``s1``/``s2`` of the analysis value (resolved items'
-    log hours for durations), and the median hours of those items; None without rows."""
+    log hours for durations), and the median hours of those items; None without rows (or resolved ones)."""
     rows = frame.rows
     if frame.outcome.kind == "milestone":
         return None

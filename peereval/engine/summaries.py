@@ -183,13 +183,16 @@ class EngineSummaries:
 
     def resolved_cells(self) -> tuple[pd.DataFrame, float | None]:
         """Resolved rows by (team, period): ``size`` and sums ``s1``/``s2`` of log hours; and their median hours."""
+        from peereval.describe import (
+            resolved_cells,  # the fetched rows' cells, by the rule rows follow
+        )
+
         f = self.fetched.rows
         keep = ~f["open"].to_numpy(bool)
-        y = np.log(np.clip(f["hours"].to_numpy(float), 1 / 60, None))
-        y[~keep] = 0.0
-        theirs = cell_table(f, ["team", "period"], mask=keep, sums={"s1": y, "s2": y * y})
         mine = self.cells[self.cells["n_res"] > 0].rename(columns={"n_res": "size"})
-        both = pd.concat([t[["team", "period", "size", "s1", "s2"]].astype({"team": object}) for t in (mine, theirs)],
+        theirs = resolved_cells(self.fetched)
+        parts = [mine] if theirs is None else [mine, theirs[0]]
+        both = pd.concat([t[["team", "period", "size", "s1", "s2"]].astype({"team": object}) for t in parts],
                          ignore_index=True)
         if both.empty:
             return both, None
