@@ -97,7 +97,7 @@ class Database:
         """Connect (read-only for DuckDB) and list the tables of the schema; a DataError when that fails."""
         text = str(target)
         try:
-            if text.lower().startswith(("postgresql://", "postgres://")):
+            if locate(text)[0] == "postgresql":
                 db = cls._postgres(text)
             else:
                 db = cls._duckdb(text)

@@ -32,6 +32,7 @@ from peereval.data.database import (
     fingerprint,
     is_database,
     literal,
+    locate,
     plain,
     quote,
 )
@@ -109,7 +110,7 @@ def sums_in_database(target: str | Path, fetch_rows: bool | None = None) -> bool
         return False
     if fetch_rows is not None:
         return not fetch_rows
-    return not str(target).lower().startswith(("postgresql://", "postgres://"))
+    return locate(str(target))[0] == "duckdb"
 
 
 def load_aggregated(target: str | Path, cutoff, *, config_file: str | Path | None = None, strict: bool = False,
