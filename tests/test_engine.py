@@ -354,3 +354,27 @@ def test_the_latest_month_counts_the_tickets_left_in_the_database(sample_db):
     from peereval.describe import latest_month
 
     assert latest_month(load_aggregated(sample_db, None)) == latest_month(peereval.load(sample_db)) == "2026-10"
+
+
+@pytest.mark.parametrize("seed, one_team", [(1, True), (2, False)])
+def test_generated_quirks_give_the_rows_report(tmp_path, seed, one_team):
+    """Pilots starting on any weekday, one pilot team (conformal inference in time), blank priorities,
+    empty team-months: every view of the report equals the whole-row path's."""
+    from db_support import to_duckdb as folder_to_duckdb
+    from test_database_source import assert_same
+
+    from peereval.data.sample import generate
+    from peereval.data.sample_quirks import Quirks
+    from peereval.report.analysis import ReportParameters, summarise
+
+    quirks = Quirks.random(seed).with_options(one_team_pilot=one_team, start_day="any", blank_priority=0.3,
+                                              empty_months=0.05, changed_duplicate_people=0)
+    generate(tmp_path / "folder", seed=seed, quirks=quirks)
+    target = folder_to_duckdb(tmp_path / "q.duckdb", tmp_path / "folder")
+    params = ReportParameters(data_dir=str(target), month="2026-10").validate()
+    summed = load_aggregated(target, params.cutoff)
+    assert summed.engine_rows > 9000
+    docs = [summarise(d, params).results() for d in (peereval.load(target, cutoff=params.cutoff), summed)]
+    for doc in docs:
+        doc.pop("input_fingerprint"), doc.pop("tickets_summed_in_database")
+    assert_same(*docs)
