@@ -66,10 +66,10 @@ def assert_close(a, b, path=""):
         assert a == b, f"{path}: {a!r} != {b!r}"
 
 
-def assert_same_analysis(target, **kwargs) -> EngineData:
+def assert_same_analysis(target, cutoff: str = CUTOFF, **kwargs) -> EngineData:
     """Whole rows and engine sums agree: ledger, effect (with event study and placebo), panel."""
-    whole = peereval.load(target, cutoff=CUTOFF)
-    summed = load_aggregated(target, CUTOFF)
+    whole = peereval.load(target, cutoff=cutoff)
+    summed = load_aggregated(target, cutoff)
     assert summed.ledger.to_dict() == whole.ledger.to_dict()
     a, b = peereval.effect(whole, "bug_turnaround", **kwargs), peereval.effect(summed, "bug_turnaround", **kwargs)
     assert_close(a.to_dict(), b.to_dict(), "effect")
@@ -378,3 +378,17 @@ def test_generated_quirks_give_the_rows_report(tmp_path, seed, one_team):
     for doc in docs:
         doc.pop("input_fingerprint"), doc.pop("tickets_summed_in_database")
     assert_same(*docs)
+
+
+def test_an_earlier_cutoff_and_tickets_without_priority_or_type(sample_db, tmp_path):
+    """Tickets created or resolved after the cutoff (counted and noted in the database), and the
+    optional columns absent: the same ledger and numbers as the whole rows."""
+    summed = assert_same_analysis(sample_db, cutoff="2026-06-30")
+    notes = summed.ledger.to_dict()["tickets"]["notes"]
+    assert notes["resolved after cutoff: counted as still open"] > 0
+    assert summed.ledger.to_dict()["tickets"]["excluded"]["after cutoff"] > 0
+    bare = assert_same_analysis(to_duckdb(tmp_path / "bare.duckdb", _sample_tickets().drop(columns=["priority",
+                                                                                                     "type"])))
+    assert bare.engine_rows == 11399  # every ticket counts when there is no type to tell bugs apart
+    with pytest.raises(AttributeError, match="fetched.tickets"):
+        bare.tickets  # noqa: B018 - most tickets are not here: a clear message, not a partial table
